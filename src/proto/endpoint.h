@@ -1,0 +1,104 @@
+// The protocol engine of one channel: this node's sending streams, the receivers for every
+// remote sender stream it hears, and the membership around them (senders new, restarted,
+// inactive, removed). Decodes datagrams, rejects and counts foreign or malformed ones, and
+// routes the rest. Sans-I/O: (now, input) -> Output calls, and next_deadline() says when to
+// call on_timer() again. Not thread-safe: one caller drives it.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "proto/config.h"
+#include "proto/events.h"
+#include "proto/output.h"
+#include "proto/receiver.h"
+#include "proto/rng.h"
+#include "proto/sender.h"
+#include "proto/status.h"
+#include "proto/time.h"
+#include "wire/codec.h"
+
+namespace blip::proto {
+
+struct EndpointStats {
+    std::uint64_t datagrams_received = 0;
+    std::uint64_t foreign = 0;    ///< not Blip (bad magic)
+    std::uint64_t malformed = 0;  ///< Blip magic but undecodable (sum of the array below)
+    std::array<std::uint64_t, 10> malformed_by_reason{};  ///< indexed by wire::DecodeError
+    std::uint64_t own_looped = 0;                         ///< our own packets heard back
+    std::uint64_t ignored_streams = 0;                    ///< streams not accepted by configuration
+    std::uint64_t stale_sessions = 0;    ///< packets of a session that has been replaced
+    std::uint64_t too_many_senders = 0;  ///< packets of senders beyond max_senders
+    std::uint64_t naks_for_others = 0;   ///< NAKs seen for other senders' streams
+};
+
+class Endpoint {
+public:
+    /// `cfg` must be valid (see validate()); throws std::invalid_argument otherwise.
+    /// `now` marks the start of listening and of this node's sending session.
+    Endpoint(const EndpointConfig& cfg, Output& out, Time now);
+
+    /// Queues a message on `stream` (see Sender::submit); call flush() to transmit.
+    Status send(Time now, std::uint32_t stream, std::span<const std::uint8_t> data,
+                std::uint64_t* mseq);
+    /// Transmits what is queued (batching whatever is waiting into full datagrams).
+    void flush(Time now);
+    /// One received UDP payload.
+    void on_datagram(Time now, std::span<const std::uint8_t> datagram);
+    /// Runs everything due at `now`: NAKs, retries, heartbeats, repairs, inactivity.
+    void on_timer(Time now);
+    /// When on_timer() must next run; kNever if nothing is scheduled.
+    [[nodiscard]] Time next_deadline(Time now);
+
+    [[nodiscard]] std::uint64_t node_id() const noexcept { return node_; }
+    [[nodiscard]] std::uint64_t session_id() const noexcept { return session_; }
+    [[nodiscard]] const EndpointStats& stats() const noexcept { return stats_; }
+    [[nodiscard]] const EndpointConfig& config() const noexcept { return cfg_; }
+    /// The local sender of `stream`, or nullptr if nothing was sent on it yet.
+    [[nodiscard]] const Sender* sender(std::uint32_t stream) const;
+    /// Visits every tracked remote sender stream (current sessions only).
+    void for_each_receiver(const std::function<void(const Receiver&, bool inactive)>& fn) const;
+
+private:
+    struct RemoteKey {
+        std::uint64_t node;
+        std::uint32_t stream;
+        friend bool operator==(const RemoteKey&, const RemoteKey&) = default;
+    };
+    struct RemoteKeyHash {
+        std::size_t operator()(const RemoteKey& k) const noexcept {
+            return std::hash<std::uint64_t>()(k.node * 0x9E3779B97F4A7C15ULL ^ k.stream);
+        }
+    };
+    struct Remote {
+        std::uint64_t session = 0;
+        std::unique_ptr<Receiver> rx;
+        Time last_heard{};
+        bool inactive = false;
+        std::vector<std::uint64_t> ended_sessions;  // recent replaced sessions, ignored
+    };
+
+    Remote* route(Time now, const wire::Packet& p);
+    std::unique_ptr<Receiver> make_receiver(Time now, const wire::Packet& p);
+    void emit_membership(EventType type, const StreamKey& key, std::uint64_t old_session = 0);
+    [[nodiscard]] bool accepts(std::uint32_t stream) const;
+
+    EndpointConfig cfg_;
+    Output& out_;
+    Rng rng_;
+    Time start_;
+    std::uint64_t node_;
+    std::uint64_t session_;
+    std::map<std::uint32_t, std::unique_ptr<Sender>> senders_;
+    std::unordered_map<RemoteKey, Remote, RemoteKeyHash> remotes_;
+    EndpointStats stats_;
+};
+
+}  // namespace blip::proto

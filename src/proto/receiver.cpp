@@ -1,0 +1,391 @@
+// The receiving half for one remote sender stream (see receiver.h).
+#include "proto/receiver.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "wire/codec.h"
+
+namespace blip::proto {
+
+Receiver::Receiver(const ReceiverConfig& cfg, const StreamKey& key, Rng& rng,
+                   std::size_t datagram_size, std::uint64_t start, bool from_session_start)
+    : cfg_(cfg),
+      key_(key),
+      datagram_size_(datagram_size),
+      nak_(cfg, rng),
+      next_(start),
+      high_(start),
+      cursor_known_(from_session_start) {
+    scratch_.resize(datagram_size_);
+}
+
+// ---- datagram bookkeeping --------------------------------------------------------------
+
+bool Receiver::is_lost(std::uint64_t seq) const noexcept {
+    auto it = lost_.upper_bound(seq);
+    if (it == lost_.begin()) return false;
+    --it;
+    return seq < it->second.end;
+}
+
+void Receiver::declare_lost(std::uint64_t first, std::uint64_t end, LossReason reason) {
+    if (first >= end) return;
+    stats_.datagrams_lost += end - first;
+    lost_.emplace(first, LostRange{end, reason});
+}
+
+void Receiver::learn_high(Time now, std::uint64_t end) {
+    if (end <= high_) return;
+    nak_.add(now, high_, end);
+    high_ = end;
+}
+
+void Receiver::declare_below(std::uint64_t trail, LossReason reason) {
+    if (trail <= next_) return;
+    if (trail > high_) {  // never seen and already gone: lost without asking
+        declare_lost(high_, trail, reason);
+        high_ = trail;
+    }
+    for (const wire::SeqRange& r : nak_.take(next_, trail)) declare_lost(r.first, r.end(), reason);
+}
+
+void Receiver::buffer(Time now, std::uint64_t dseq, std::span<const std::uint8_t> datagram) {
+    // Over the byte limit, keep what is nearest to delivery: evict the furthest datagrams
+    // (they become missing again and are NAKed later), or drop this one if it is furthest.
+    // The datagram at next_ never needs the buffer, so progress is always possible.
+    while (buffered_bytes_ + datagram.size() > cfg_.reorder_buffer_bytes && !buffer_.empty() &&
+           buffer_.rbegin()->first > dseq) {
+        auto last = std::prev(buffer_.end());
+        buffered_bytes_ -= last->second.size();
+        nak_.add(now, last->first, last->first + 1);
+        buffer_.erase(last);
+        ++stats_.buffer_evictions;
+    }
+    if (buffered_bytes_ + datagram.size() > cfg_.reorder_buffer_bytes) {
+        nak_.add(now, dseq, dseq + 1);
+        ++stats_.buffer_evictions;
+        return;
+    }
+    buffered_bytes_ += datagram.size();
+    buffer_.emplace(dseq, std::vector<std::uint8_t>(datagram.begin(), datagram.end()));
+    ++stats_.out_of_order;
+}
+
+// ---- inputs ----------------------------------------------------------------------------
+
+void Receiver::on_data(Time now, const wire::Data& d, std::span<const std::uint8_t> datagram,
+                       Output& out) {
+    ++stats_.datagrams;
+    if (d.repair) {
+        ++stats_.repairs;
+        nak_.on_repair_seen(now, d.dseq);
+    }
+    const bool have = d.dseq < next_ || buffer_.count(d.dseq) != 0 || is_lost(d.dseq);
+    if (!have && d.dseq >= high_ && d.dseq - high_ > cfg_.max_sequence_jump) {
+        ++stats_.implausible;
+        return;
+    }
+    declare_below(d.trail(), LossReason::kLeftWindow);
+    if (have) {
+        ++stats_.duplicates;
+        advance(out);
+        return;
+    }
+    if (d.dseq >= high_) {
+        learn_high(now, d.dseq);
+        high_ = d.dseq + 1;
+    } else {
+        nak_.remove(d.dseq);
+    }
+    advance(out);  // the trail may have released lost runs before this datagram
+    if (d.dseq == next_) {
+        process(d, out);  // fast path: in order, no copy
+        ++next_;
+        advance(out);
+    } else {
+        buffer(now, d.dseq, datagram);
+    }
+}
+
+void Receiver::on_heartbeat(Time now, const wire::Heartbeat& hb, Output& out) {
+    if (hb.next_dseq >= next_ && (!sync_valid_ || hb.next_dseq >= sync_dseq_)) {
+        sync_valid_ = true;
+        sync_dseq_ = hb.next_dseq;
+        sync_mseq_ = hb.next_mseq;
+    }
+    if (hb.next_dseq > high_ && hb.next_dseq - high_ > cfg_.max_sequence_jump) {
+        ++stats_.implausible;
+        return;
+    }
+    learn_high(now, hb.next_dseq);  // tail loss: the newest datagrams never arrived
+    declare_below(hb.trail, LossReason::kLeftWindow);
+    advance(out);
+}
+
+void Receiver::on_unavailable(Time /*now*/, const wire::Unavailable& u, Output& out) {
+    // Everything below the sender's trail is gone, which covers the ranges named.
+    if (u.trail > high_ && u.trail - high_ > cfg_.max_sequence_jump) {
+        ++stats_.implausible;
+        return;
+    }
+    declare_below(u.trail, LossReason::kLeftWindow);
+    advance(out);
+}
+
+void Receiver::on_nak_seen(Time now, const wire::Nak& nak) {
+    for (std::size_t i = 0; i < nak.ranges.size(); ++i) {
+        const wire::SeqRange r = nak.ranges[i];
+        nak_.on_nak_seen(now, r.first, r.end());
+    }
+}
+
+void Receiver::poll(Time now, Output& out) {
+    nak_ranges_.clear();
+    gave_up_.clear();
+    nak_.poll(now, nak_ranges_, gave_up_);
+    for (const wire::SeqRange& r : gave_up_) declare_lost(r.first, r.end(), LossReason::kGaveUp);
+    if (!nak_ranges_.empty()) send_naks(nak_ranges_, out);
+    if (!gave_up_.empty()) advance(out);
+}
+
+void Receiver::sender_gone(Time /*now*/, Output& out, bool final) {
+    for (const wire::SeqRange& r : nak_.take_below(std::numeric_limits<std::uint64_t>::max())) {
+        declare_lost(r.first, r.end(), LossReason::kSenderGone);
+    }
+    advance(out);
+    if (!final) return;
+    if (loss_open_) {
+        if (loss_first_known_) emit_loss(loss_first_, 0, loss_reason_, true, out);
+        loss_open_ = false;
+    } else if (partial_ && !skipping_) {
+        emit_loss(cursor_, 0, LossReason::kSenderGone, true, out);
+        partial_ = false;
+    }
+}
+
+void Receiver::send_naks(std::vector<wire::SeqRange>& ranges, Output& out) {
+    std::sort(ranges.begin(), ranges.end(),
+              [](const wire::SeqRange& a, const wire::SeqRange& b) { return a.first < b.first; });
+    // Merge touching ranges and split those too long for the 32-bit wire count.
+    std::vector<wire::SeqRange> merged;
+    for (const wire::SeqRange& r : ranges) {
+        if (!merged.empty() && merged.back().end() == r.first) {
+            merged.back().count += r.count;
+        } else {
+            merged.push_back(r);
+        }
+    }
+    std::vector<wire::SeqRange> wire_ranges;
+    for (const wire::SeqRange& r : merged) {
+        for (std::uint64_t f = r.first; f < r.end();) {
+            std::uint64_t n = std::min<std::uint64_t>(r.end() - f, 0xFFFFFFFFu);
+            wire_ranges.push_back({f, n});
+            stats_.nak_datagrams += n;
+            f += n;
+        }
+    }
+    wire::Header h;
+    h.node = key_.node;
+    h.session = key_.session;
+    h.stream = key_.stream;
+    const std::size_t per_packet = wire::max_nak_ranges(datagram_size_);
+    for (std::size_t i = 0; i < wire_ranges.size(); i += per_packet) {
+        const std::size_t n = std::min(per_packet, wire_ranges.size() - i);
+        std::size_t len = wire::encode_nak(scratch_, h, std::span(wire_ranges).subspan(i, n));
+        if (len == 0) continue;
+        out.send_datagram(std::span(scratch_).first(len));
+        ++stats_.naks_sent;
+    }
+}
+
+// ---- in-order processing ---------------------------------------------------------------
+
+void Receiver::advance(Output& out) {
+    for (;;) {
+        if (!lost_.empty() && lost_.begin()->first == next_) {
+            auto it = lost_.begin();
+            open_loss(it->second.reason);
+            next_ = it->second.end;
+            lost_.erase(it);
+            continue;
+        }
+        if (!buffer_.empty() && buffer_.begin()->first == next_) {
+            auto node = buffer_.extract(buffer_.begin());
+            buffered_bytes_ -= node.mapped().size();
+            wire::Packet p;
+            // Decoded once already; decoding again from our own copy cannot fail.
+            if (wire::decode(node.mapped(), p) == wire::DecodeError::kOk) {
+                process(std::get<wire::Data>(p.body), out);
+            }
+            ++next_;
+            continue;
+        }
+        if (sync_valid_ && sync_dseq_ == next_) {
+            // A heartbeat told which message begins here: it bounds an open loss, and it
+            // gives a late joiner its first message even if that datagram is lost.
+            if (loss_open_) {
+                close_loss(sync_mseq_, false, out);
+            } else if (!cursor_known_) {
+                cursor_known_ = true;
+                cursor_ = sync_mseq_;
+            }
+        }
+        return;
+    }
+}
+
+void Receiver::open_loss(LossReason reason) {
+    if (loss_open_) return;
+    loss_open_ = true;
+    loss_reason_ = reason;
+    loss_first_known_ = cursor_known_;
+    // A partly assembled message is lost too; one being skipped was already reported (or
+    // began before we joined), so the loss starts after it.
+    loss_first_ = partial_ && skipping_ ? cursor_ + 1 : cursor_;
+    partial_ = false;
+    skipping_ = false;
+    assembly_.clear();
+}
+
+void Receiver::close_loss(std::uint64_t boundary_mseq, bool continues, Output& out) {
+    const std::uint64_t end = continues ? boundary_mseq + 1 : boundary_mseq;
+    if (loss_first_known_ && end > loss_first_) {
+        emit_loss(loss_first_, end - loss_first_, loss_reason_, false, out);
+    }
+    // Without a known first message (a late joiner that lost its start) there is nothing
+    // to report: the stream of this receiver simply begins after the loss.
+    loss_open_ = false;
+    cursor_known_ = true;
+    cursor_ = boundary_mseq;
+    partial_ = continues;
+    skipping_ = continues;  // the rest of that message is part of the loss
+}
+
+void Receiver::emit_loss(std::uint64_t first, std::uint64_t count, LossReason reason,
+                         bool open_ended, Output& out) {
+    Event ev;
+    ev.type = EventType::kLoss;
+    ev.from = key_;
+    ev.first_mseq = first;
+    ev.count = count;
+    ev.open_ended = open_ended;
+    ev.reason = reason;
+    ++stats_.loss_events;
+    stats_.messages_lost += count;
+    out.event(ev);
+}
+
+void Receiver::reject_through(std::uint64_t last_mseq, Output& out) {
+    // The sender's stream contradicts itself (never produced by a correct sender): report
+    // the messages concerned instead of delivering something inconsistent.
+    ++stats_.protocol_errors;
+    if (last_mseq >= cursor_) {
+        emit_loss(cursor_, last_mseq - cursor_ + 1, LossReason::kRejected, false, out);
+        cursor_ = last_mseq + 1;
+    }
+    partial_ = false;
+    skipping_ = false;
+    assembly_.clear();
+}
+
+void Receiver::deliver(std::uint64_t mseq, std::span<const std::uint8_t> data, Output& out) {
+    ++stats_.messages;
+    stats_.bytes += data.size();
+    out.deliver(MessageInfo{key_, mseq}, data);
+}
+
+void Receiver::process(const wire::Data& d, Output& out) {
+    if (loss_open_) close_loss(d.mseq, d.continues_message(), out);
+    if (!cursor_known_) {
+        // First datagram of a late joiner: start at the first message that begins here.
+        cursor_known_ = true;
+        cursor_ = d.mseq;
+        partial_ = skipping_ = d.continues_message();
+    }
+    if (d.fragment) {
+        process_fragment(d, out);
+    } else {
+        process_batch(d, out);
+    }
+}
+
+void Receiver::process_batch(const wire::Data& d, Output& out) {
+    if (partial_) {
+        if (skipping_) {
+            partial_ = skipping_ = false;
+            ++cursor_;
+        } else {
+            reject_through(cursor_, out);  // a message ended without its last fragment
+        }
+    }
+    if (d.mseq > cursor_) reject_through(d.mseq - 1, out);  // numbers skipped silently
+    std::uint64_t m = d.mseq;
+    for (std::span<const std::uint8_t> msg : d.messages) {
+        if (m >= cursor_) {
+            deliver(m, msg, out);
+            cursor_ = m + 1;
+        }
+        ++m;
+    }
+}
+
+void Receiver::process_fragment(const wire::Data& d, Output& out) {
+    const std::uint64_t m = d.mseq;
+    const bool last = std::uint64_t{d.offset} + d.chunk.size() == d.total_len;
+    if (d.offset == 0) {
+        if (partial_) {
+            if (skipping_) {
+                partial_ = skipping_ = false;
+                ++cursor_;
+            } else {
+                reject_through(cursor_, out);
+            }
+        }
+        if (m < cursor_) return;  // already handled
+        if (m > cursor_) reject_through(m - 1, out);
+        if (d.total_len > cfg_.max_message_size) {
+            ++stats_.protocol_errors;
+            emit_loss(m, 1, LossReason::kRejected, false, out);
+            partial_ = skipping_ = !last;
+            cursor_ = last ? m + 1 : m;
+            return;
+        }
+        assembly_.clear();
+        assembly_.reserve(d.total_len);
+        assembly_total_ = d.total_len;
+        partial_ = true;
+        skipping_ = false;
+    } else {
+        if (!partial_ || m != cursor_) {
+            if (m >= cursor_) {
+                reject_through(m, out);
+                partial_ = skipping_ = !last;
+                cursor_ = last ? m + 1 : m;
+            }
+            return;
+        }
+        if (skipping_) {
+            if (last) {
+                partial_ = skipping_ = false;
+                ++cursor_;
+            }
+            return;
+        }
+        if (d.offset != assembly_.size() || d.total_len != assembly_total_) {
+            reject_through(m, out);
+            partial_ = skipping_ = !last;
+            cursor_ = last ? m + 1 : m;
+            return;
+        }
+    }
+    assembly_.insert(assembly_.end(), d.chunk.begin(), d.chunk.end());
+    if (last) {
+        deliver(m, assembly_, out);
+        assembly_.clear();
+        partial_ = false;
+        cursor_ = m + 1;
+    }
+}
+
+}  // namespace blip::proto

@@ -1,0 +1,134 @@
+// The receiving half for one remote sender stream (node, session, stream): puts datagrams
+// in order, suppresses duplicates, reassembles fragments, delivers each message exactly
+// once, detects gaps and drives NAKs through a NakScheduler, and turns data that can no
+// longer arrive into exact loss events (message ranges), after which delivery continues.
+// Sans-I/O: time is an argument; deliveries, events and NAKs leave through Output.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "proto/config.h"
+#include "proto/events.h"
+#include "proto/nak_scheduler.h"
+#include "proto/output.h"
+#include "proto/rng.h"
+#include "proto/time.h"
+#include "wire/packet.h"
+
+namespace blip::proto {
+
+struct ReceiverStats {
+    std::uint64_t datagrams = 0;         ///< DATA datagrams received (incl. repairs, duplicates)
+    std::uint64_t repairs = 0;           ///< DATA datagrams flagged as repair
+    std::uint64_t duplicates = 0;        ///< DATA for a sequence already had, or already lost
+    std::uint64_t out_of_order = 0;      ///< buffered because a gap precedes them
+    std::uint64_t buffer_evictions = 0;  ///< dropped for the reorder buffer byte limit
+    std::uint64_t implausible = 0;       ///< sequence jumps beyond max_sequence_jump
+    std::uint64_t naks_sent = 0;         ///< NAK packets sent
+    std::uint64_t nak_datagrams = 0;     ///< datagrams named in NAKs sent
+    std::uint64_t messages = 0;          ///< messages delivered
+    std::uint64_t bytes = 0;             ///< payload bytes delivered
+    std::uint64_t loss_events = 0;
+    std::uint64_t messages_lost = 0;    ///< sum of counts of closed loss events
+    std::uint64_t datagrams_lost = 0;   ///< datagrams declared lost
+    std::uint64_t protocol_errors = 0;  ///< inconsistent streams from the sender
+};
+
+class Receiver {
+public:
+    /// Starts tracking at datagram `start`. When `from_session_start` is true the receiver
+    /// was listening before the session began, so `start` is 0 and message 0 begins there:
+    /// anything missing from the very beginning is reported, not skipped.
+    Receiver(const ReceiverConfig& cfg, const StreamKey& key, Rng& rng, std::size_t datagram_size,
+             std::uint64_t start, bool from_session_start);
+
+    /// `datagram` is the raw packet `d` was decoded from (copied if buffered).
+    void on_data(Time now, const wire::Data& d, std::span<const std::uint8_t> datagram,
+                 Output& out);
+    void on_heartbeat(Time now, const wire::Heartbeat& hb, Output& out);
+    void on_unavailable(Time now, const wire::Unavailable& u, Output& out);
+    /// Another receiver's NAK to this sender stream (suppresses ours).
+    void on_nak_seen(Time now, const wire::Nak& nak);
+    /// Sends due NAKs and gives up exhausted gaps.
+    void poll(Time now, Output& out);
+    /// The sender stopped (silent or replaced): everything missing is lost (kSenderGone).
+    /// With `final`, a loss still open at the tail is reported open-ended: no more data
+    /// will come to bound it.
+    void sender_gone(Time now, Output& out, bool final);
+
+    [[nodiscard]] Time next_deadline() const noexcept { return nak_.next_deadline(); }
+    [[nodiscard]] const ReceiverStats& stats() const noexcept { return stats_; }
+    [[nodiscard]] const NakSchedulerStats& nak_stats() const noexcept { return nak_.stats(); }
+    [[nodiscard]] const StreamKey& key() const noexcept { return key_; }
+    [[nodiscard]] std::uint64_t next_dseq() const noexcept { return next_; }
+    [[nodiscard]] std::uint64_t missing() const noexcept { return nak_.missing(); }
+    [[nodiscard]] std::size_t buffered_bytes() const noexcept { return buffered_bytes_; }
+
+private:
+    struct LostRange {
+        std::uint64_t end;
+        LossReason reason;
+    };
+
+    void learn_high(Time now, std::uint64_t end);
+    void declare_lost(std::uint64_t first, std::uint64_t end, LossReason reason);
+    void declare_below(std::uint64_t trail, LossReason reason);
+    [[nodiscard]] bool is_lost(std::uint64_t seq) const noexcept;
+    void buffer(Time now, std::uint64_t dseq, std::span<const std::uint8_t> datagram);
+    void advance(Output& out);
+    void process(const wire::Data& d, Output& out);
+    void process_batch(const wire::Data& d, Output& out);
+    void process_fragment(const wire::Data& d, Output& out);
+    void open_loss(LossReason reason);
+    void close_loss(std::uint64_t boundary_mseq, bool continues, Output& out);
+    void emit_loss(std::uint64_t first, std::uint64_t count, LossReason reason, bool open_ended,
+                   Output& out);
+    void reject_through(std::uint64_t last_mseq, Output& out);
+    void deliver(std::uint64_t mseq, std::span<const std::uint8_t> data, Output& out);
+    void send_naks(std::vector<wire::SeqRange>& ranges, Output& out);
+
+    const ReceiverConfig& cfg_;
+    StreamKey key_;
+    std::size_t datagram_size_;
+    NakScheduler nak_;
+
+    // Datagram positions: everything below next_ is handled; [next_, high_) is buffered,
+    // missing (in nak_) or lost (in lost_); nothing at or above high_ is known.
+    std::uint64_t next_;
+    std::uint64_t high_;
+    std::map<std::uint64_t, std::vector<std::uint8_t>> buffer_;
+    std::size_t buffered_bytes_ = 0;
+    std::map<std::uint64_t, LostRange> lost_;  // keyed by first dseq
+
+    // Message positions: cursor_ is the first message not yet delivered or reported.
+    bool cursor_known_;
+    std::uint64_t cursor_ = 0;
+    bool partial_ = false;   // some fragments of message cursor_ consumed
+    bool skipping_ = false;  // ... and the rest are to be discarded (already reported)
+    std::vector<std::uint8_t> assembly_;
+    std::uint32_t assembly_total_ = 0;
+
+    // An open loss run: datagrams declared lost were passed, and the first message after
+    // them is not known yet (the next datagram or a heartbeat's sync point tells).
+    bool loss_open_ = false;
+    bool loss_first_known_ = false;
+    std::uint64_t loss_first_ = 0;
+    LossReason loss_reason_ = LossReason::kLeftWindow;
+
+    // Latest heartbeat sync point: datagram sync_dseq_ begins message sync_mseq_.
+    bool sync_valid_ = false;
+    std::uint64_t sync_dseq_ = 0;
+    std::uint64_t sync_mseq_ = 0;
+
+    std::vector<wire::SeqRange> nak_ranges_;  // scratch
+    std::vector<wire::SeqRange> gave_up_;     // scratch
+    std::vector<std::uint8_t> scratch_;
+    ReceiverStats stats_;
+};
+
+}  // namespace blip::proto

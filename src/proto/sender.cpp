@@ -1,0 +1,272 @@
+// The sending half of one stream (see sender.h).
+#include "proto/sender.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "wire/bytes.h"
+#include "wire/codec.h"
+
+namespace blip::proto {
+namespace {
+
+// Bounds the work one NAK can cause: a hostile or confused receiver naming the whole window
+// over and over must not cost more than this per packet. Anything not examined stays
+// missing at the receiver and is asked for again.
+constexpr std::size_t kMaxDatagramsPerNak = 4096;
+// UNAVAILABLE ranges waiting to be sent; beyond this, the oldest requests are dropped
+// (the receivers will ask again).
+constexpr std::size_t kMaxGoneRanges = 1024;
+
+}  // namespace
+
+Sender::Sender(const SenderConfig& cfg, const StreamKey& key, Time start)
+    : cfg_(cfg),
+      key_(key),
+      start_(start),
+      window_(cfg.window_max_bytes, cfg.window_max_messages),
+      data_rate_(cfg.rate_limit, std::max<std::uint64_t>(cfg.datagram_size * 16, cfg.datagram_size),
+                 start),
+      repair_rate_(cfg.repair_rate, cfg.repair_burst, start),
+      next_heartbeat_(start),  // announce the session at once
+      heartbeat_interval_(cfg.heartbeat_min) {
+    scratch_.resize(cfg_.datagram_size);
+}
+
+Status Sender::submit(Time /*now*/, std::span<const std::uint8_t> data, std::uint64_t* mseq) {
+    if (data.size() > cfg_.max_message_size) return Status::kMessageTooLarge;
+    if (queue_.size() >= cfg_.queue_max_messages ||
+        queue_bytes_ + data.size() > cfg_.queue_max_bytes) {
+        return Status::kWouldBlock;
+    }
+    queue_.push_back(Pending{std::vector<std::uint8_t>(data.begin(), data.end()), 0});
+    queue_bytes_ += data.size();
+    if (mseq != nullptr) *mseq = next_mseq_;
+    ++next_mseq_;
+    ++stats_.messages_sent;
+    stats_.bytes_sent += data.size();
+    return Status::kOk;
+}
+
+std::size_t Sender::batch_entry_limit() const noexcept {
+    // A message travels whole in a batch if it fits with the count and its length field.
+    return cfg_.datagram_size - wire::kDataPrefixSize - wire::kBatchCountSize -
+           wire::kBatchEntryHeaderSize;
+}
+
+void Sender::flush(Time now, Output& out) {
+    send_repairs(now, out);
+    bool sent_data = false;
+    while (!queue_.empty() && send_one_data(now, out)) sent_data = true;
+    if (sent_data) {
+        heartbeat_interval_ = cfg_.heartbeat_min;
+        next_heartbeat_ = now + cfg_.heartbeat_min;
+    }
+    send_unavailable(now, out);
+    // Heartbeats only while idle: while data flows, data itself shows liveness and the
+    // newest sequence, and a heartbeat then always falls on a message boundary.
+    if (queue_.empty() && now >= next_heartbeat_) send_heartbeat(now, out);
+}
+
+bool Sender::send_one_data(Time now, Output& out) {
+    const std::size_t capacity = cfg_.datagram_size - wire::kDataPrefixSize;
+    Pending& front = queue_.front();
+    StoredDatagram d;
+    d.mseq = next_mseq_ - queue_.size();  // mseq of the front message
+    d.age_ms = age_ms(now);
+    std::size_t consumed = 0;  // whole messages taken from the queue
+    if (front.sent > 0 || front.data.size() > batch_entry_limit()) {
+        const std::size_t remaining = front.data.size() - front.sent;
+        const std::size_t chunk = std::min(remaining, capacity - wire::kFragmentHeaderSize);
+        if (!data_rate_.try_take(now, wire::kDataPrefixSize + wire::kFragmentHeaderSize + chunk)) {
+            return false;
+        }
+        d.fragment = true;
+        d.messages_started = front.sent == 0 ? 1 : 0;
+        d.body.resize(wire::kFragmentHeaderSize + chunk);
+        wire::ByteWriter w(d.body);
+        w.u32(static_cast<std::uint32_t>(front.data.size()));
+        w.u32(static_cast<std::uint32_t>(front.sent));
+        w.bytes(std::span(front.data).subspan(front.sent, chunk));
+        front.sent += chunk;
+        if (front.sent == front.data.size()) consumed = 1;
+    } else {
+        std::size_t bytes = wire::kBatchCountSize;
+        std::size_t n = 0;
+        for (const Pending& p : queue_) {
+            if (p.sent != 0 || p.data.size() > batch_entry_limit() || n == 0xFFFF) break;
+            if (bytes + wire::kBatchEntryHeaderSize + p.data.size() > capacity) break;
+            bytes += wire::kBatchEntryHeaderSize + p.data.size();
+            ++n;
+        }
+        if (!data_rate_.try_take(now, wire::kDataPrefixSize + bytes)) return false;
+        d.messages_started = static_cast<std::uint32_t>(n);
+        d.body.resize(bytes);
+        wire::ByteWriter w(d.body);
+        w.u16(static_cast<std::uint16_t>(n));
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto& m = queue_[i].data;
+            w.u16(static_cast<std::uint16_t>(m.size()));
+            w.bytes(m);
+        }
+        consumed = n;
+    }
+    for (std::size_t i = 0; i < consumed; ++i) {
+        queue_bytes_ -= queue_.front().data.size();
+        queue_.pop_front();
+    }
+    const std::uint64_t dseq = window_.next();
+    transmit(out, d, dseq, false);
+    ++stats_.datagrams_sent;
+    window_.push(std::move(d));
+    return true;
+}
+
+void Sender::transmit(Output& out, const StoredDatagram& d, std::uint64_t dseq, bool repair) {
+    wire::Header h;
+    h.type = wire::PacketType::kData;
+    h.flags = static_cast<std::uint8_t>((d.fragment ? wire::kFlagFragment : 0) |
+                                        (repair ? wire::kFlagRepair : 0));
+    h.node = key_.node;
+    h.session = key_.session;
+    h.stream = key_.stream;
+    const std::size_t size = wire::kDataPrefixSize + d.body.size();
+    if (scratch_.size() < size) scratch_.resize(size);
+    wire::encode_data_prefix(scratch_, h, dseq, d.mseq, wire::saturate_u32(dseq - window_.trail()),
+                             d.age_ms);
+    std::memcpy(scratch_.data() + wire::kDataPrefixSize, d.body.data(), d.body.size());
+    out.send_datagram(std::span(scratch_).first(size));
+}
+
+void Sender::send_repairs(Time now, Output& out) {
+    while (!repair_queue_.empty()) {
+        const std::uint64_t dseq = repair_queue_.front();
+        StoredDatagram* d = window_.find(dseq);
+        if (d == nullptr) {  // left the window while queued
+            note_gone(dseq, dseq + 1);
+            repair_queue_.pop_front();
+            continue;
+        }
+        if (!repair_rate_.try_take(now, wire::kDataPrefixSize + d->body.size())) return;
+        transmit(out, *d, dseq, true);
+        d->last_repair = now;
+        d->repaired = true;
+        d->repair_queued = false;
+        repair_queue_.pop_front();
+        ++stats_.repairs_sent;
+    }
+}
+
+void Sender::on_nak(Time now, const wire::Nak& nak) {
+    ++stats_.naks_received;
+    std::size_t budget = kMaxDatagramsPerNak;
+    bool useful = false;
+    for (std::size_t i = 0; i < nak.ranges.size(); ++i) {
+        const wire::SeqRange r = nak.ranges[i];
+        stats_.nak_datagrams_requested += r.count;
+        const std::uint64_t end = std::min(r.end(), window_.next());  // never sent: ignore
+        if (r.first >= end) continue;
+        useful = true;
+        if (r.first < window_.trail()) note_gone(r.first, std::min(end, window_.trail()));
+        for (std::uint64_t s = std::max(r.first, window_.trail()); s < end && budget > 0;
+             ++s, --budget) {
+            StoredDatagram* d = window_.find(s);
+            if (d->repair_queued || (d->repaired && now - d->last_repair < cfg_.repair_holdoff)) {
+                ++stats_.repairs_coalesced;
+                continue;
+            }
+            d->repair_queued = true;
+            repair_queue_.push_back(s);
+        }
+    }
+    if (!useful) ++stats_.naks_ignored;
+}
+
+void Sender::note_gone(std::uint64_t first, std::uint64_t end) {
+    if (first >= end) return;
+    for (wire::SeqRange& g : gone_) {  // extend an overlapping or touching range
+        if (first <= g.end() && end >= g.first) {
+            std::uint64_t lo = std::min(first, g.first);
+            std::uint64_t hi = std::max(end, g.end());
+            g = {lo, hi - lo};
+            return;
+        }
+    }
+    if (gone_.size() >= kMaxGoneRanges) gone_.erase(gone_.begin());
+    gone_.push_back({first, end - first});
+}
+
+void Sender::send_unavailable(Time now, Output& out) {
+    if (gone_.empty()) return;
+    std::sort(gone_.begin(), gone_.end(),
+              [](const wire::SeqRange& a, const wire::SeqRange& b) { return a.first < b.first; });
+    const std::size_t per_packet = wire::max_unavailable_ranges(cfg_.datagram_size);
+    wire::Header h;
+    h.node = key_.node;
+    h.session = key_.session;
+    h.stream = key_.stream;
+    // Split ranges longer than the 32-bit wire count.
+    std::vector<wire::SeqRange> ranges;
+    for (const wire::SeqRange& g : gone_) {
+        for (std::uint64_t f = g.first; f < g.end();) {
+            std::uint64_t n = std::min<std::uint64_t>(g.end() - f, 0xFFFFFFFFu);
+            ranges.push_back({f, n});
+            f += n;
+        }
+    }
+    std::size_t done = 0;
+    while (done < ranges.size()) {
+        const std::size_t n = std::min(per_packet, ranges.size() - done);
+        const std::size_t size =
+            wire::kHeaderSize + wire::kUnavailableFixedSize + n * wire::kRangeSize;
+        if (!repair_rate_.try_take(now, size)) break;
+        std::size_t len = wire::encode_unavailable(scratch_, h, window_.trail(),
+                                                   std::span(ranges).subspan(done, n));
+        if (len > 0) {
+            out.send_datagram(std::span(scratch_).first(len));
+            ++stats_.unavailable_sent;
+        }
+        done += n;
+    }
+    // Keep what the rate limit held back (as merged ranges).
+    gone_.assign(ranges.begin() + static_cast<std::ptrdiff_t>(done), ranges.end());
+}
+
+void Sender::send_heartbeat(Time now, Output& out) {
+    wire::Header h;
+    h.type = wire::PacketType::kHeartbeat;
+    h.node = key_.node;
+    h.session = key_.session;
+    h.stream = key_.stream;
+    wire::Heartbeat hb;
+    hb.trail = window_.trail();
+    hb.next_dseq = window_.next();
+    hb.next_mseq = next_mseq_;  // queue is empty: the next datagram starts this message
+    hb.age_ms = age_ms(now);
+    std::size_t len = wire::encode_heartbeat(scratch_, h, hb);
+    if (len > 0) out.send_datagram(std::span(scratch_).first(len));
+    ++stats_.heartbeats_sent;
+    heartbeat_interval_ = std::min(heartbeat_interval_ * 2, cfg_.heartbeat_max);
+    next_heartbeat_ = now + heartbeat_interval_;
+}
+
+Time Sender::next_deadline(Time now) {
+    Time t = kNever;
+    if (!repair_queue_.empty()) {
+        const StoredDatagram* d = window_.find(repair_queue_.front());
+        std::size_t size = d ? wire::kDataPrefixSize + d->body.size() : 0;
+        t = std::min(t, repair_rate_.ready_at(now, size));
+    }
+    if (!gone_.empty()) {
+        t = std::min(t, repair_rate_.ready_at(now, wire::kHeaderSize + wire::kUnavailableFixedSize +
+                                                       wire::kRangeSize));
+    }
+    if (!queue_.empty()) {
+        t = std::min(t, data_rate_.ready_at(now, cfg_.datagram_size));
+    } else {
+        t = std::min(t, next_heartbeat_);
+    }
+    return t;
+}
+
+}  // namespace blip::proto

@@ -1,0 +1,96 @@
+// The sending half of one stream: queues messages, packs them into DATA datagrams
+// (batching small ones, fragmenting large ones), keeps the retransmit window, answers
+// NAKs with rate-limited repairs or UNAVAILABLE, and sends heartbeats while idle.
+// Sans-I/O: time comes in as an argument and datagrams leave through Output.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <span>
+#include <vector>
+
+#include "proto/config.h"
+#include "proto/output.h"
+#include "proto/send_window.h"
+#include "proto/status.h"
+#include "proto/time.h"
+#include "proto/token_bucket.h"
+#include "wire/packet.h"
+
+namespace blip::proto {
+
+struct SenderStats {
+    std::uint64_t messages_sent = 0;   ///< messages accepted by submit()
+    std::uint64_t bytes_sent = 0;      ///< payload bytes accepted by submit()
+    std::uint64_t datagrams_sent = 0;  ///< original DATA datagrams
+    std::uint64_t heartbeats_sent = 0;
+    std::uint64_t naks_received = 0;
+    std::uint64_t nak_datagrams_requested = 0;  ///< sum of datagrams named by NAKs
+    std::uint64_t repairs_sent = 0;
+    std::uint64_t repairs_coalesced = 0;  ///< requests ignored: queued or just repaired
+    std::uint64_t unavailable_sent = 0;
+    std::uint64_t naks_ignored = 0;  ///< NAKs naming only data never sent
+};
+
+class Sender {
+public:
+    /// `key` names this stream on the wire; `start` is the session start (for age_ms).
+    Sender(const SenderConfig& cfg, const StreamKey& key, Time start);
+
+    /// Queues a copy of `data`; its message sequence number goes to *mseq.
+    /// kMessageTooLarge above max_message_size; kWouldBlock when the queue is full.
+    Status submit(Time now, std::span<const std::uint8_t> data, std::uint64_t* mseq);
+
+    /// Sends what is due: repairs first (rate-limited), then queued data (rate-limited,
+    /// batched), then UNAVAILABLE answers and a heartbeat if one is due.
+    void flush(Time now, Output& out);
+
+    /// A NAK addressed to this stream.
+    void on_nak(Time now, const wire::Nak& nak);
+
+    /// Earliest time flush() has something to do; kNever if nothing.
+    [[nodiscard]] Time next_deadline(Time now);
+
+    [[nodiscard]] const SenderStats& stats() const noexcept { return stats_; }
+    [[nodiscard]] const StreamKey& key() const noexcept { return key_; }
+    [[nodiscard]] std::uint64_t next_mseq() const noexcept { return next_mseq_; }
+    [[nodiscard]] std::uint64_t next_dseq() const noexcept { return window_.next(); }
+    [[nodiscard]] std::uint64_t trail() const noexcept { return window_.trail(); }
+    [[nodiscard]] std::size_t queued_bytes() const noexcept { return queue_bytes_; }
+    [[nodiscard]] std::size_t queued_messages() const noexcept { return queue_.size(); }
+    [[nodiscard]] const SendWindow& window() const noexcept { return window_; }
+
+private:
+    struct Pending {
+        std::vector<std::uint8_t> data;
+        std::size_t sent = 0;  // bytes already sent as fragments
+    };
+
+    bool send_one_data(Time now, Output& out);
+    void send_repairs(Time now, Output& out);
+    void send_unavailable(Time now, Output& out);
+    void send_heartbeat(Time now, Output& out);
+    void note_gone(std::uint64_t first, std::uint64_t end);
+    void transmit(Output& out, const StoredDatagram& d, std::uint64_t dseq, bool repair);
+    [[nodiscard]] std::uint32_t age_ms(Time now) const noexcept { return to_ms_u32(now - start_); }
+    [[nodiscard]] std::size_t batch_entry_limit() const noexcept;
+
+    SenderConfig cfg_;
+    StreamKey key_;
+    Time start_;
+    SendWindow window_;
+    TokenBucket data_rate_;
+    TokenBucket repair_rate_;
+    std::deque<Pending> queue_;
+    std::size_t queue_bytes_ = 0;
+    std::uint64_t next_mseq_ = 0;
+    std::deque<std::uint64_t> repair_queue_;  // dseqs; each at most once (repair_queued)
+    std::vector<wire::SeqRange> gone_;        // pending UNAVAILABLE ranges, merged
+    Time next_heartbeat_;
+    Duration heartbeat_interval_;
+    std::vector<std::uint8_t> scratch_;
+    SenderStats stats_;
+};
+
+}  // namespace blip::proto
