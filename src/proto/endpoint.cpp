@@ -9,6 +9,8 @@ namespace {
 // Replaced sessions remembered per remote, so that their late packets are not mistaken for
 // yet another restart.
 constexpr std::size_t kEndedSessionsKept = 4;
+// Removed senders remembered endpoint-wide (see Endpoint::forgotten_).
+constexpr std::size_t kForgottenKept = 1024;
 }  // namespace
 
 Endpoint::Endpoint(const EndpointConfig& cfg, Output& out, Time now)
@@ -77,7 +79,10 @@ std::unique_ptr<Receiver> Endpoint::make_receiver(Time now, const wire::Packet& 
         first = hb.next_dseq;
     }
     const StreamKey key{p.header.node, p.header.session, p.header.stream};
-    const bool young = age <= to_ms_u32(now - start_);
+    const bool forgotten =
+        std::find(forgotten_.begin(), forgotten_.end(),
+                  std::make_pair(p.header.node, p.header.session)) != forgotten_.end();
+    const bool young = !forgotten && age <= to_ms_u32(now - start_);
     std::uint64_t start = first;
     if (young) {
         start = 0;
@@ -208,6 +213,8 @@ void Endpoint::on_timer(Time now) {
         }
         if (r.inactive && now - r.last_heard >= cfg_.receiver.sender_forget) {
             r.rx->sender_gone(now, out_, true);
+            if (forgotten_.size() >= kForgottenKept) forgotten_.pop_front();
+            forgotten_.emplace_back(key.node, key.session);
             emit_membership(EventType::kSenderRemoved, key);
             it = remotes_.erase(it);
             continue;

@@ -8,11 +8,13 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <span>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "proto/config.h"
@@ -98,6 +100,10 @@ private:
     std::uint64_t session_;
     std::map<std::uint32_t, std::unique_ptr<Sender>> senders_;
     std::unordered_map<RemoteKey, Remote, RemoteKeyHash> remotes_;
+    // (node, session) of senders removed after sender_forget, most recent last. If one is
+    // heard again it is not "younger than our listening": it is joined like a late joiner,
+    // so nothing delivered before its removal is delivered twice.
+    std::deque<std::pair<std::uint64_t, std::uint64_t>> forgotten_;
     EndpointStats stats_;
 };
 

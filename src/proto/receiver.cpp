@@ -323,7 +323,12 @@ void Receiver::process_batch(const wire::Data& d, Output& out) {
     std::uint64_t m = d.mseq;
     for (std::span<const std::uint8_t> msg : d.messages) {
         if (m >= cursor_) {
-            deliver(m, msg, out);
+            if (msg.size() > cfg_.max_message_size) {
+                ++stats_.protocol_errors;
+                emit_loss(m, 1, LossReason::kRejected, false, out);
+            } else {
+                deliver(m, msg, out);
+            }
             cursor_ = m + 1;
         }
         ++m;

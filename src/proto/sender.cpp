@@ -258,8 +258,13 @@ Time Sender::next_deadline(Time now) {
         t = std::min(t, repair_rate_.ready_at(now, size));
     }
     if (!gone_.empty()) {
+        // The first UNAVAILABLE packet as send_unavailable will build it: asking for less
+        // would report a deadline at which flush() can still send nothing.
+        std::size_t ranges = 0;
+        for (const wire::SeqRange& g : gone_) ranges += (g.count + 0xFFFFFFFEu) / 0xFFFFFFFFu;
+        ranges = std::min(ranges, wire::max_unavailable_ranges(cfg_.datagram_size));
         t = std::min(t, repair_rate_.ready_at(now, wire::kHeaderSize + wire::kUnavailableFixedSize +
-                                                       wire::kRangeSize));
+                                                       ranges * wire::kRangeSize));
     }
     if (!queue_.empty()) {
         t = std::min(t, data_rate_.ready_at(now, cfg_.datagram_size));
