@@ -13,6 +13,25 @@ constexpr std::size_t kEndedSessionsKept = 4;
 constexpr std::size_t kForgottenKept = 1024;
 }  // namespace
 
+bool sequences_in_range(const wire::Packet& p) noexcept {
+    auto ranges_ok = [](const wire::RangeList& r) {
+        for (std::size_t i = 0; i < r.size(); ++i) {
+            if (r[i].end() > kMaxSequence) return false;
+        }
+        return true;
+    };
+    if (const auto* d = std::get_if<wire::Data>(&p.body)) {
+        const std::uint64_t messages = d->fragment ? 1 : d->messages.size();
+        return d->dseq < kMaxSequence && d->mseq < kMaxSequence - messages;
+    }
+    if (const auto* hb = std::get_if<wire::Heartbeat>(&p.body)) {
+        return hb->next_dseq < kMaxSequence && hb->next_mseq < kMaxSequence;
+    }
+    if (const auto* n = std::get_if<wire::Nak>(&p.body)) return ranges_ok(n->ranges);
+    const auto& u = std::get<wire::Unavailable>(p.body);
+    return u.trail < kMaxSequence && ranges_ok(u.ranges);
+}
+
 Endpoint::Endpoint(const EndpointConfig& cfg, Output& out, Time now)
     : cfg_(cfg), out_(out), rng_(cfg.seed), start_(now) {
     std::string err = validate(cfg_);
@@ -158,6 +177,10 @@ void Endpoint::on_datagram(Time now, std::span<const std::uint8_t> datagram) {
     if (err != wire::DecodeError::kOk) {
         ++stats_.malformed;
         ++stats_.malformed_by_reason[static_cast<std::size_t>(err)];
+        return;
+    }
+    if (!sequences_in_range(p)) {
+        ++stats_.out_of_range;
         return;
     }
     const wire::Header& h = p.header;

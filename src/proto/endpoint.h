@@ -39,7 +39,16 @@ struct EndpointStats {
     std::uint64_t stale_sessions = 0;    ///< packets of a session that has been replaced
     std::uint64_t too_many_senders = 0;  ///< packets of senders beyond max_senders
     std::uint64_t naks_for_others = 0;   ///< NAKs seen for other senders' streams
+    std::uint64_t out_of_range = 0;      ///< sequence numbers at or beyond kMaxSequence
 };
+
+/// Sequence numbers (dseq and mseq) a correct sender reaches: it starts at 0 and could not
+/// reach 2^63 in millennia. Packets naming sequences at or beyond it are dropped before
+/// the core sees them, so no "+1" or "+count" inside the core can overflow.
+inline constexpr std::uint64_t kMaxSequence = std::uint64_t{1} << 63;
+
+/// True if every sequence number `p` names (and one past it) is below kMaxSequence.
+[[nodiscard]] bool sequences_in_range(const wire::Packet& p) noexcept;
 
 class Endpoint {
 public:

@@ -704,3 +704,43 @@ TEST(Endpoint, DeadlinesStayAheadUnderLoss) {
         }
     }
 }
+
+namespace {
+
+// A one-message batch DATA with chosen sequence numbers, as a hostile peer could send it.
+Bytes data_from(const StreamKey& key, std::uint64_t dseq, std::uint64_t mseq) {
+    wire::Header h;
+    h.type = wire::PacketType::kData;
+    h.node = key.node;
+    h.session = key.session;
+    h.stream = key.stream;
+    Bytes b(wire::kDataPrefixSize + 2 + 2 + 1);
+    EXPECT_TRUE(wire::encode_data_prefix(b, h, dseq, mseq, 0, 0xFFFFFFFFu));
+    const std::uint8_t body[] = {0, 1, 0, 1, 'x'};  // count 1, length 1, "x"
+    std::copy(std::begin(body), std::end(body), b.begin() + wire::kDataPrefixSize);
+    return b;
+}
+
+}  // namespace
+
+// Sequence numbers near 2^64 decode (the wire allows them) but no correct sender reaches
+// 2^63: the endpoint drops such packets and counts them, so nothing in the core can
+// overflow on dseq + 1 or mseq + count.
+TEST(Endpoint, SequencesBeyondTheValidRangeAreDroppedAndCounted) {
+    RecordingOutput out;
+    Endpoint ep(config(1), out, kT0);
+    const StreamKey key{9, 9, 0};
+    const std::uint64_t max = std::numeric_limits<std::uint64_t>::max();
+    ep.on_datagram(kT0, data_from(key, max, 0));
+    ep.on_datagram(kT0, data_from(key, 0, max));
+    ep.on_datagram(kT0, data_from(key, blip::proto::kMaxSequence, 0));
+    ep.on_datagram(kT0, heartbeat_from(key, max));
+    EXPECT_EQ(ep.stats().out_of_range, 4u);
+    EXPECT_EQ(receivers(ep), 0u);
+    EXPECT_TRUE(out.events.empty());
+    EXPECT_TRUE(out.deliveries.empty());
+    // Just inside the range is accepted as usual.
+    ep.on_datagram(kT0, data_from(key, blip::proto::kMaxSequence - 1, 0));
+    EXPECT_EQ(ep.stats().out_of_range, 4u);
+    EXPECT_EQ(receivers(ep), 1u);
+}
