@@ -2,6 +2,8 @@
 // the per-scenario report of repair figures.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -85,6 +87,25 @@ inline bool run_until_complete(Network& net, Checker& check, const std::vector<i
         }
         return true;
     });
+}
+
+/// Runs `body(seed, checker, network)` for seeds 1..seed_count(), each with a fresh
+/// checker and a network seeded with the seed, stopping at the first failing seed (its
+/// number is in the failure trace). Prints the scenario's repair figures summed over the
+/// seeds, and returns them.
+template <class Body>
+Report run_seeds(const std::string& name, Body body) {
+    const int seeds = seed_count();
+    Report report(name);
+    for (int seed = 1; seed <= seeds && !::testing::Test::HasFailure(); ++seed) {
+        SCOPED_TRACE("seed " + std::to_string(seed));
+        Checker check;
+        Network net(static_cast<std::uint64_t>(seed), &check);
+        body(seed, check, net);
+        report.add(net.metrics());
+    }
+    report.print(seeds);
+    return report;
 }
 
 /// Builds `n` nodes with `cfg`, returning their indices.

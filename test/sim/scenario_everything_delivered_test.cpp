@@ -10,12 +10,7 @@ namespace blip::sim {
 namespace {
 
 TEST(SimScenario, HeavyLossDuplicationReorderingDeliversEverything) {
-    const int seeds = seed_count();
-    Report report("loss20-dup5-reorder");
-    for (int seed = 1; seed <= seeds; ++seed) {
-        SCOPED_TRACE("seed " + std::to_string(seed));
-        Checker check;
-        Network net(static_cast<std::uint64_t>(seed), &check);
+    run_seeds("loss20-dup5-reorder", [&]([[maybe_unused]] int seed, Checker& check, Network& net) {
         LinkModel link;
         link.loss = 0.20;
         link.duplicate = 0.05;
@@ -53,10 +48,7 @@ TEST(SimScenario, HeavyLossDuplicationReorderingDeliversEverything) {
             EXPECT_EQ(s->delivered, static_cast<std::uint64_t>(messages)) << "receiver " << r;
             EXPECT_TRUE(s->losses.empty()) << "receiver " << r << " reported a loss";
         }
-        report.add(net.metrics());
-        if (::testing::Test::HasFailure()) break;
-    }
-    report.print(seeds);
+    });
 }
 
 }  // namespace

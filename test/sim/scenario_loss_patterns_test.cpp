@@ -10,12 +10,7 @@ namespace {
 // Bursty loss: Gilbert-Elliott links averaging 5% loss in bursts (mean 10, at most 50
 // datagrams). Everything must be delivered.
 TEST(SimScenario, BurstyLossDeliversEverything) {
-    const int seeds = seed_count();
-    Report report("bursty-loss5-max50");
-    for (int seed = 1; seed <= seeds && !::testing::Test::HasFailure(); ++seed) {
-        SCOPED_TRACE("seed " + std::to_string(seed));
-        Checker check;
-        Network net(static_cast<std::uint64_t>(seed), &check);
+    run_seeds("bursty-loss5-max50", [&]([[maybe_unused]] int seed, Checker& check, Network& net) {
         LinkModel link;
         link.p_leave_burst = 0.1;                // mean burst 10 datagrams
         link.p_enter_burst = 0.05 * 0.1 / 0.95;  // stationary loss 5%
@@ -41,20 +36,13 @@ TEST(SimScenario, BurstyLossDeliversEverything) {
             EXPECT_EQ(s->first, 0u);
             EXPECT_EQ(s->delivered, 3000u) << "receiver " << r;
         }
-        report.add(net.metrics());
-    }
-    report.print(seeds);
+    });
 }
 
 // Tail loss: the sender sends bursts of 50 messages and goes quiet; the last 3 messages'
 // original datagrams of every burst are lost to everyone. Only heartbeats reveal them.
 TEST(SimScenario, TailLossRecoveredThroughHeartbeats) {
-    const int seeds = seed_count();
-    Report report("tail-loss");
-    for (int seed = 1; seed <= seeds && !::testing::Test::HasFailure(); ++seed) {
-        SCOPED_TRACE("seed " + std::to_string(seed));
-        Checker check;
-        Network net(static_cast<std::uint64_t>(seed), &check);
+    run_seeds("tail-loss", [&]([[maybe_unused]] int seed, Checker& check, Network& net) {
         LinkModel link;
         link.loss = 0.05;
         link.jitter = 10us;
@@ -84,9 +72,7 @@ TEST(SimScenario, TailLossRecoveredThroughHeartbeats) {
             EXPECT_EQ(s->delivered, 1000u) << "receiver " << r;
             EXPECT_TRUE(s->losses.empty());
         }
-        report.add(net.metrics());
-    }
-    report.print(seeds);
+    });
 }
 
 // A 2-second partition between the sender and all receivers, with a window of 200
@@ -94,12 +80,7 @@ TEST(SimScenario, TailLossRecoveredThroughHeartbeats) {
 // exactly (the checker verifies each loss starts where delivery stopped and that
 // delivered + lost accounts for every message), then delivery resumes.
 TEST(SimScenario, PartitionLongerThanWindowGivesExactLossThenResumes) {
-    const int seeds = seed_count();
-    Report report("partition-2s");
-    for (int seed = 1; seed <= seeds && !::testing::Test::HasFailure(); ++seed) {
-        SCOPED_TRACE("seed " + std::to_string(seed));
-        Checker check;
-        Network net(static_cast<std::uint64_t>(seed), &check);
+    run_seeds("partition-2s", [&]([[maybe_unused]] int seed, Checker& check, Network& net) {
         LinkModel link;
         link.loss = 0.01;
         link.jitter = 10us;
@@ -134,9 +115,7 @@ TEST(SimScenario, PartitionLongerThanWindowGivesExactLossThenResumes) {
             // Delivery resumed: the last message arrived.
             EXPECT_EQ(s->next, std::uint64_t(messages));
         }
-        report.add(net.metrics());
-    }
-    report.print(seeds);
+    });
 }
 
 }  // namespace

@@ -31,12 +31,7 @@ const proto::Event* find_membership(Checker& check, int node, EventType type, Ti
 // hears and reports nothing before it; kRecover also gets what the window (300 messages)
 // still holds. A receiver present from the start gets everything from message 0.
 TEST(SimScenario, LateJoinersUnderBothPolicies) {
-    const int seeds = seed_count();
-    Report report("late-join");
-    for (int seed = 1; seed <= seeds && !::testing::Test::HasFailure(); ++seed) {
-        SCOPED_TRACE("seed " + std::to_string(seed));
-        Checker check;
-        Network net(static_cast<std::uint64_t>(seed), &check);
+    run_seeds("late-join", [&]([[maybe_unused]] int seed, Checker& check, Network& net) {
         LinkModel link;
         link.loss = 0.10;
         link.jitter = 20us;
@@ -76,21 +71,14 @@ TEST(SimScenario, LateJoinersUnderBothPolicies) {
         EXPECT_LT(r->first, 1000u - 250u) << "recovered less than the window held";
         EXPECT_GE(r->first, 1000u - 300u) << "recovered more than the window held";
         EXPECT_EQ(r->delivered + r->lost, messages - r->first);
-        report.add(net.metrics());
-    }
-    report.print(seeds);
+    });
 }
 
 // A sender restarts (same node id, new session) after a quiet period: the old session's
 // stream is complete, kSenderRestarted names the old session, and the new session is
 // received from its message 0.
 TEST(SimScenario, SenderRestartStartsNewStream) {
-    const int seeds = seed_count();
-    Report report("sender-restart");
-    for (int seed = 1; seed <= seeds && !::testing::Test::HasFailure(); ++seed) {
-        SCOPED_TRACE("seed " + std::to_string(seed));
-        Checker check;
-        Network net(static_cast<std::uint64_t>(seed), &check);
+    run_seeds("sender-restart", [&]([[maybe_unused]] int seed, Checker& check, Network& net) {
         LinkModel link;
         link.loss = 0.10;
         link.jitter = 20us;
@@ -126,9 +114,7 @@ TEST(SimScenario, SenderRestartStartsNewStream) {
             EXPECT_EQ(ev->from.session, std::get<1>(new_id));
             EXPECT_LE(when, n->last_delivery);
         }
-        report.add(net.metrics());
-    }
-    report.print(seeds);
+    });
 }
 
 // A sender restarts in the middle of a lossy burst, before its repairs are done: whatever
@@ -139,57 +125,47 @@ TEST(SimScenario, SenderRestartStartsNewStream) {
 // it heard nothing at all (every datagram lost and no heartbeat since). Those can only be
 // the last few; tail_unknown() bounds them.
 TEST(SimScenario, SenderRestartMidBurstReportsWhatTheOldSessionOwed) {
-    const int seeds = seed_count();
-    Report report("sender-restart-midburst");
-    for (int seed = 1; seed <= seeds && !::testing::Test::HasFailure(); ++seed) {
-        SCOPED_TRACE("seed " + std::to_string(seed));
-        Checker check;
-        Network net(static_cast<std::uint64_t>(seed), &check);
-        LinkModel link;
-        link.loss = 0.30;
-        link.jitter = 20us;
-        net.set_default_link(link);
-        proto::EndpointConfig cfg;
-        const int sender = net.add_node(cfg);
-        const std::vector<int> receivers = add_nodes(net, 5, cfg);
-        for (int i = 0; i < 200; ++i) check.send(net, sender, 0, 3000);
-        const StreamId old_id = stream_of(net, sender, 0);
-        net.run_until(Time(100us));
-        net.restart_node(sender, cfg);
-        const StreamId new_id = stream_of(net, sender, 0);
-        for (int i = 0; i < 200; ++i) {
-            net.at(Time(10ms + i * 100us), [&] { check.send(net, sender, 0, 300); });
-        }
-        net.run_until(Time(50ms));
-        EXPECT_TRUE(run_until_complete(net, check, receivers, {new_id}, Time(30s)));
-        ASSERT_TRUE(check.errors().empty()) << check.errors().front();
-        std::uint64_t lost = 0;
-        for (int r : receivers) {
-            const auto* o = check.stream(r, old_id);
-            const auto* n = check.stream(r, new_id);
-            ASSERT_TRUE(o && n);
-            EXPECT_EQ(o->first, 0u);
-            EXPECT_LE(tail_unknown(*o, 200), 5u) << "receiver " << r;
-            for (const auto& ev : o->losses) EXPECT_EQ(ev.reason, proto::LossReason::kSenderGone);
-            lost += o->lost;
-            EXPECT_EQ(n->first, 0u);
-            EXPECT_EQ(n->delivered, 200u);
-        }
-        EXPECT_GT(lost, 0u) << "the scenario should leave the old session owing data";
-        report.add(net.metrics());
-    }
-    report.print(seeds);
+    run_seeds("sender-restart-midburst",
+              [&]([[maybe_unused]] int seed, Checker& check, Network& net) {
+                  LinkModel link;
+                  link.loss = 0.30;
+                  link.jitter = 20us;
+                  net.set_default_link(link);
+                  proto::EndpointConfig cfg;
+                  const int sender = net.add_node(cfg);
+                  const std::vector<int> receivers = add_nodes(net, 5, cfg);
+                  for (int i = 0; i < 200; ++i) check.send(net, sender, 0, 3000);
+                  const StreamId old_id = stream_of(net, sender, 0);
+                  net.run_until(Time(100us));
+                  net.restart_node(sender, cfg);
+                  const StreamId new_id = stream_of(net, sender, 0);
+                  for (int i = 0; i < 200; ++i) {
+                      net.at(Time(10ms + i * 100us), [&] { check.send(net, sender, 0, 300); });
+                  }
+                  net.run_until(Time(50ms));
+                  EXPECT_TRUE(run_until_complete(net, check, receivers, {new_id}, Time(30s)));
+                  ASSERT_TRUE(check.errors().empty()) << check.errors().front();
+                  std::uint64_t lost = 0;
+                  for (int r : receivers) {
+                      const auto* o = check.stream(r, old_id);
+                      const auto* n = check.stream(r, new_id);
+                      ASSERT_TRUE(o && n);
+                      EXPECT_EQ(o->first, 0u);
+                      EXPECT_LE(tail_unknown(*o, 200), 5u) << "receiver " << r;
+                      for (const auto& ev : o->losses)
+                          EXPECT_EQ(ev.reason, proto::LossReason::kSenderGone);
+                      lost += o->lost;
+                      EXPECT_EQ(n->first, 0u);
+                      EXPECT_EQ(n->delivered, 200u);
+                  }
+                  EXPECT_GT(lost, 0u) << "the scenario should leave the old session owing data";
+              });
 }
 
 // A sender goes silent after everything was repaired: receivers report it inactive one
 // sender_timeout after they last heard it, and free it after sender_forget.
 TEST(SimScenario, SilentSenderReportedInactiveThenRemoved) {
-    const int seeds = seed_count();
-    Report report("silent-sender");
-    for (int seed = 1; seed <= seeds && !::testing::Test::HasFailure(); ++seed) {
-        SCOPED_TRACE("seed " + std::to_string(seed));
-        Checker check;
-        Network net(static_cast<std::uint64_t>(seed), &check);
+    run_seeds("silent-sender", [&]([[maybe_unused]] int seed, Checker& check, Network& net) {
         LinkModel link;
         link.loss = 0.10;
         net.set_default_link(link);
@@ -221,21 +197,14 @@ TEST(SimScenario, SilentSenderReportedInactiveThenRemoved) {
             EXPECT_LE(inactive, stopped + 2s);
             EXPECT_GE(removed, inactive + 8s);
         }
-        report.add(net.metrics());
-    }
-    report.print(seeds);
+    });
 }
 
 // A sender dies in the middle of a lossy burst and never comes back: what receivers still
 // miss is reported lost (kSenderGone) once it is inactive, the unknown tail open-ended once
 // it is removed, and nothing is ever delivered out of order or twice.
 TEST(SimScenario, SenderDyingWithDataMissingIsReportedExactly) {
-    const int seeds = seed_count();
-    Report report("sender-dies");
-    for (int seed = 1; seed <= seeds && !::testing::Test::HasFailure(); ++seed) {
-        SCOPED_TRACE("seed " + std::to_string(seed));
-        Checker check;
-        Network net(static_cast<std::uint64_t>(seed), &check);
+    run_seeds("sender-dies", [&]([[maybe_unused]] int seed, Checker& check, Network& net) {
         LinkModel link;
         link.loss = 0.25;
         link.jitter = 20us;
@@ -261,9 +230,7 @@ TEST(SimScenario, SenderDyingWithDataMissingIsReportedExactly) {
                 EXPECT_EQ(ev.reason, proto::LossReason::kSenderGone);
             }
         }
-        report.add(net.metrics());
-    }
-    report.print(seeds);
+    });
 }
 
 }  // namespace

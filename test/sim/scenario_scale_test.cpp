@@ -11,37 +11,31 @@ namespace {
 // back-off plus suppression must keep the sender's NAK load at most 3 per lost datagram
 // on average, and every receiver still gets everything.
 TEST(SimScenario, NakImplosionIsSuppressed) {
-    const int seeds = seed_count();
-    Report report("nak-implosion-200");
-    for (int seed = 1; seed <= seeds && !::testing::Test::HasFailure(); ++seed) {
-        SCOPED_TRACE("seed " + std::to_string(seed));
-        Checker check;
-        Network net(static_cast<std::uint64_t>(seed), &check);
-        LinkModel link;
-        link.delay = 50us;
-        link.jitter = 20us;
-        net.set_default_link(link);
-        proto::EndpointConfig cfg;
-        const int sender = net.add_node(cfg);
-        LinkModel egress;
-        egress.loss = 0.02;
-        net.set_egress(sender, egress);
-        const std::vector<int> receivers = add_nodes(net, 200, cfg);
-        for (int i = 0; i < 1000; ++i) {
-            net.at(Time(i * 1ms), [&] { check.send(net, sender, 0, 1000); });
-        }
-        net.run_until(Time(1s));
-        const StreamId id = stream_of(net, sender, 0);
-        EXPECT_TRUE(run_until_complete(net, check, receivers, {id}, Time(30s)));
-        ASSERT_TRUE(check.errors().empty()) << check.errors().front();
-        for (int r : receivers) {
-            const auto* s = check.stream(r, id);
-            ASSERT_NE(s, nullptr);
-            EXPECT_EQ(s->delivered, 1000u) << "receiver " << r;
-        }
-        report.add(net.metrics());
-    }
-    report.print(seeds);
+    const Report report = run_seeds(
+        "nak-implosion-200", [&]([[maybe_unused]] int seed, Checker& check, Network& net) {
+            LinkModel link;
+            link.delay = 50us;
+            link.jitter = 20us;
+            net.set_default_link(link);
+            proto::EndpointConfig cfg;
+            const int sender = net.add_node(cfg);
+            LinkModel egress;
+            egress.loss = 0.02;
+            net.set_egress(sender, egress);
+            const std::vector<int> receivers = add_nodes(net, 200, cfg);
+            for (int i = 0; i < 1000; ++i) {
+                net.at(Time(i * 1ms), [&] { check.send(net, sender, 0, 1000); });
+            }
+            net.run_until(Time(1s));
+            const StreamId id = stream_of(net, sender, 0);
+            EXPECT_TRUE(run_until_complete(net, check, receivers, {id}, Time(30s)));
+            ASSERT_TRUE(check.errors().empty()) << check.errors().front();
+            for (int r : receivers) {
+                const auto* s = check.stream(r, id);
+                ASSERT_NE(s, nullptr);
+                EXPECT_EQ(s->delivered, 1000u) << "receiver " << r;
+            }
+        });
     EXPECT_GT(report.lost, 0u);
     EXPECT_LE(report.naks_per_loss(), 3.0) << "NAK implosion: too many NAKs per lost datagram";
 }
@@ -49,12 +43,7 @@ TEST(SimScenario, NakImplosionIsSuppressed) {
 // Three senders interleaved on one group: each sender's stream is delivered whole and in
 // its own order at every receiver, whatever the interleaving.
 TEST(SimScenario, ThreeSendersInterleavedKeepTheirOrder) {
-    const int seeds = seed_count();
-    Report report("three-senders");
-    for (int seed = 1; seed <= seeds && !::testing::Test::HasFailure(); ++seed) {
-        SCOPED_TRACE("seed " + std::to_string(seed));
-        Checker check;
-        Network net(static_cast<std::uint64_t>(seed), &check);
+    run_seeds("three-senders", [&]([[maybe_unused]] int seed, Checker& check, Network& net) {
         LinkModel link;
         link.loss = 0.10;
         link.duplicate = 0.02;
@@ -85,9 +74,7 @@ TEST(SimScenario, ThreeSendersInterleavedKeepTheirOrder) {
                 EXPECT_EQ(s->delivered, 2000u) << "receiver " << r;
             }
         }
-        report.add(net.metrics());
-    }
-    report.print(seeds);
+    });
 }
 
 }  // namespace
