@@ -1,0 +1,116 @@
+// The channel's multicast UDP socket on a libuv loop (the only code opening it); no src/proto.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace blip::io {
+
+/// How to open a UdpSocket. There is no default group or interface: both must be given.
+struct UdpOptions {
+    /// The group and port, as a sockaddr_in in sockaddr_storage (the shape of
+    /// GroupAddress::addr in io/net_address.h). AF_INET only for now: AF_INET6 gives
+    /// BLIP_ENOTSUP. The address must be multicast (224.0.0.0/4) and the port non-zero.
+    sockaddr_storage group{};
+    /// The IPv4 address of the interface to join on and send from (IP_MULTICAST_IF). Required:
+    /// INADDR_ANY is rejected, because letting the kernel pick is the classic silent failure
+    /// (joined on one NIC, traffic on another).
+    in_addr interface {};
+    int ttl = 1;  ///< IP_MULTICAST_TTL, 0..255; 1 keeps traffic on the local link
+    /// IP_MULTICAST_LOOP: on, so several processes on one host hear each other (and this
+    /// socket hears its own datagrams, which the protocol core recognises and discards).
+    bool loopback = true;
+    /// Lets several sockets bind the same group and port (SO_REUSEADDR through
+    /// UV_UDP_REUSEADDR; for multicast every such socket receives a copy). When false, a second
+    /// bind fails with BLIP_EADDRINUSE.
+    bool reuse_port = true;
+    int recv_buffer = 0;  ///< SO_RCVBUF request in bytes; 0 leaves the kernel default
+    int send_buffer = 0;  ///< SO_SNDBUF request in bytes; 0 leaves the kernel default
+    /// Bytes of copied datagrams that may wait in the send queue when the socket buffer is full;
+    /// beyond it send() returns BLIP_EAGAIN (the datagram is dropped, as the network could).
+    std::size_t max_send_queue = std::size_t{4} << 20;
+    /// Size of the one receive buffer. 64 KiB holds any IPv4 datagram (at most 65507 bytes);
+    /// longer datagrams are dropped as truncated. Smaller values exist to test that path.
+    std::size_t datagram_buffer = std::size_t{64} << 10;
+};
+
+/// What open() obtained.
+struct UdpInfo {
+    /// SO_RCVBUF / SO_SNDBUF as read back from the kernel. Linux reports (and accounts)
+    /// double the value set, so a 1 MiB request reads back as 2 MiB when granted in full.
+    int recv_buffer = 0;
+    int send_buffer = 0;
+    /// Non-fatal problems, e.g. a buffer request the kernel clamped (names the sysctl to raise).
+    std::vector<std::string> warnings;
+};
+
+struct UdpStats {
+    std::uint64_t datagrams_sent = 0;      ///< accepted by the kernel (directly or queued)
+    std::uint64_t datagrams_received = 0;  ///< handed to the OnDatagram callback
+    std::uint64_t truncated_dropped = 0;   ///< longer than the receive buffer: dropped
+    std::uint64_t send_errors = 0;         ///< send() failures and failed queued sends
+    std::uint64_t send_queued = 0;         ///< datagrams that had to wait in the send queue
+    std::uint64_t send_queue_full = 0;     ///< dropped because max_send_queue was reached
+    std::uint64_t recv_errors = 0;         ///< errors reported by the receive callback
+};
+
+struct UdpSocketState;  // private to udp_socket.cpp
+
+/// One multicast UDP socket. Every member, and every callback, runs on the loop's thread.
+/// Not copyable or movable: libuv holds pointers into its state while it is open.
+class UdpSocket {
+public:
+    /// Called on the loop thread for each complete datagram; the bytes are valid only during
+    /// the call. Must not throw (it is called from libuv's C code; an exception terminates).
+    using OnDatagram = std::function<void(std::span<const std::uint8_t>)>;
+
+    UdpSocket() = default;
+    UdpSocket(const UdpSocket&) = delete;
+    UdpSocket& operator=(const UdpSocket&) = delete;
+    /// Closes the socket if still open (as close(nullptr)); the loop frees the rest later.
+    ~UdpSocket();
+
+    /// Creates, configures, binds and joins the socket, then starts receiving into `cb`.
+    /// On Linux it binds the group address itself, so only that group's traffic arrives.
+    ///
+    /// @param info  may be null; receives the buffer sizes obtained and warnings.
+    /// @param err   may be null; on failure, what failed, e.g.
+    ///              "bind 239.1.2.3:5000: address already in use".
+    /// @return 0, or a negative BLIP_E* code: BLIP_EINVAL (bad options, null loop or empty cb),
+    ///         BLIP_ENOTSUP (IPv6 group), BLIP_ESTATE (already open), BLIP_EADDRINUSE,
+    ///         BLIP_EADDRNOTAVAIL, BLIP_ENODEV, BLIP_ENOMEM, BLIP_EIO. On failure the socket
+    ///         is back to not open and `cb` is never called; a handle that was already created
+    ///         is closed asynchronously, so run the loop before uv_loop_close().
+    int open(uv_loop_t* loop, const UdpOptions& opts, OnDatagram cb, UdpInfo* info,
+             std::string* err);
+
+    /// Sends one datagram to the group. Tries a synchronous send first; if the socket buffer
+    /// is full (or earlier datagrams are queued) it queues a copy, within max_send_queue.
+    /// @return 0 (sent or queued), BLIP_ECLOSED (not open), BLIP_EAGAIN (queue full: dropped),
+    ///         BLIP_EMSGSIZE, BLIP_ENOMEM or BLIP_EIO. Failures of queued datagrams surface
+    ///         only in stats().send_errors.
+    int send(std::span<const std::uint8_t> datagram);
+
+    /// Stops receiving and closes the socket; queued datagrams are discarded. `done` (may be
+    /// empty) runs in libuv's close callback, after the socket's memory is freed; if the
+    /// socket is not open it runs at once. After close() the socket may be opened again.
+    void close(std::function<void()> done);
+
+    [[nodiscard]] bool is_open() const noexcept { return impl_ != nullptr; }
+    /// Counters since open(); after close(), their values at the time of close().
+    [[nodiscard]] UdpStats stats() const noexcept;
+
+private:
+    UdpSocketState* impl_ = nullptr;  // owned by the libuv handle: freed in its close callback
+    UdpStats closed_stats_;
+};
+
+}  // namespace blip::io

@@ -1,0 +1,320 @@
+// Real-socket tests of io::UdpSocket over lo; they skip unless BLIP_NETNS is set (private netns).
+#include "io/udp_socket.h"
+
+#include <arpa/inet.h>
+#include <blip/blip.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+using blip::io::UdpInfo;
+using blip::io::UdpOptions;
+using blip::io::UdpSocket;
+
+namespace {
+
+constexpr const char* kGroup = "239.255.0.1";
+
+#define REQUIRE_NETNS()                                                                \
+    do {                                                                               \
+        if (std::getenv("BLIP_NETNS") == nullptr) {                                    \
+            GTEST_SKIP() << "needs a private network namespace (run via .ci/test.sh)"; \
+        }                                                                              \
+    } while (0)
+
+// A port per process and test, so tests that ctest runs in parallel in one namespace do not
+// hear each other.
+std::uint16_t test_port(int offset) {
+    return static_cast<std::uint16_t>(40000 + (getpid() % 5000) * 4 + offset);
+}
+
+UdpOptions options(std::uint16_t port) {
+    UdpOptions o;
+    auto* g = reinterpret_cast<sockaddr_in*>(&o.group);
+    EXPECT_EQ(uv_ip4_addr(kGroup, port, g), 0);
+    EXPECT_EQ(inet_pton(AF_INET, "127.0.0.1", &o.interface), 1);
+    return o;
+}
+
+std::vector<std::uint8_t> bytes(const std::string& s) { return {s.begin(), s.end()}; }
+
+// Owns a loop; at the end every handle must be closed, so uv_loop_close() must succeed.
+class Loop {
+public:
+    Loop() { EXPECT_EQ(uv_loop_init(&loop_), 0); }
+    ~Loop() {
+        if (!closed_) close_and_check();
+    }
+    uv_loop_t* get() { return &loop_; }
+
+    // Runs the loop until `done` or a timeout; false on timeout.
+    bool run_until(const std::function<bool()>& done,
+                   std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (!done()) {
+            if (std::chrono::steady_clock::now() > deadline) return false;
+            uv_run(&loop_, UV_RUN_NOWAIT);
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        return true;
+    }
+    // Lets pending work (e.g. close callbacks, late duplicates) run for a moment.
+    void settle(std::chrono::milliseconds t = std::chrono::milliseconds(50)) {
+        run_until([] { return false; }, t);
+    }
+    void close_and_check() {
+        closed_ = true;
+        uv_run(&loop_, UV_RUN_DEFAULT);  // returns once no handle is active or closing
+        EXPECT_EQ(uv_loop_close(&loop_), 0) << "a handle was left open";
+    }
+
+private:
+    uv_loop_t loop_{};
+    bool closed_ = false;
+};
+
+struct Received {
+    std::vector<std::vector<std::uint8_t>> datagrams;
+    UdpSocket::OnDatagram callback() {
+        return
+            [this](std::span<const std::uint8_t> d) { datagrams.emplace_back(d.begin(), d.end()); };
+    }
+};
+
+TEST(UdpSocket, DatagramReachesBothSocketsOnTheGroup) {
+    REQUIRE_NETNS();
+    Loop loop;
+    const UdpOptions o = options(test_port(0));
+    UdpSocket a;
+    UdpSocket b;
+    Received ra;
+    Received rb;
+    std::string err;
+    ASSERT_EQ(a.open(loop.get(), o, ra.callback(), nullptr, &err), 0) << err;
+    ASSERT_EQ(b.open(loop.get(), o, rb.callback(), nullptr, &err), 0) << err;
+
+    const auto msg = bytes("hello group " + std::to_string(getpid()));
+    ASSERT_EQ(a.send(msg), 0);
+    ASSERT_TRUE(loop.run_until([&] { return !ra.datagrams.empty() && !rb.datagrams.empty(); }));
+    loop.settle();                       // a duplicate would arrive by now
+    ASSERT_EQ(ra.datagrams.size(), 1U);  // the sender hears itself: loopback is on
+    ASSERT_EQ(rb.datagrams.size(), 1U);
+    EXPECT_EQ(ra.datagrams[0], msg);
+    EXPECT_EQ(rb.datagrams[0], msg);
+    EXPECT_EQ(a.stats().datagrams_sent, 1U);
+    EXPECT_EQ(a.stats().datagrams_received, 1U);
+    EXPECT_EQ(b.stats().datagrams_received, 1U);
+    a.close(nullptr);
+    b.close(nullptr);
+}
+
+TEST(UdpSocket, SecondBindWithoutReuseFailsWithAddrInUse) {
+    REQUIRE_NETNS();
+    Loop loop;
+    UdpOptions o = options(test_port(1));
+    o.reuse_port = false;
+    UdpSocket a;
+    UdpSocket b;
+    std::string err;
+    ASSERT_EQ(a.open(
+                  loop.get(), o, [](auto) {}, nullptr, &err),
+              0)
+        << err;
+    EXPECT_EQ(b.open(
+                  loop.get(), o, [](auto) {}, nullptr, &err),
+              BLIP_EADDRINUSE);
+    EXPECT_EQ(err, "bind " + std::string(kGroup) + ":" + std::to_string(test_port(1)) +
+                       ": address already in use");
+    EXPECT_FALSE(b.is_open());
+    a.close(nullptr);
+    // The failed open's handle is closed by open() itself; Loop's destructor checks that.
+}
+
+TEST(UdpSocket, TruncatedDatagramIsDroppedAndCounted) {
+    REQUIRE_NETNS();
+    Loop loop;
+    UdpOptions o = options(test_port(2));
+    UdpSocket tx;
+    UdpSocket rx;
+    Received rtx;
+    Received rrx;
+    std::string err;
+    ASSERT_EQ(tx.open(loop.get(), o, rtx.callback(), nullptr, &err), 0) << err;
+    o.datagram_buffer = 64;
+    ASSERT_EQ(rx.open(loop.get(), o, rrx.callback(), nullptr, &err), 0) << err;
+
+    const std::vector<std::uint8_t> big(100, 0xAB);
+    const std::vector<std::uint8_t> exact(64, 0xCD);
+    ASSERT_EQ(tx.send(big), 0);
+    ASSERT_EQ(tx.send(exact), 0);
+    ASSERT_TRUE(loop.run_until([&] { return rtx.datagrams.size() == 2; }));
+    ASSERT_TRUE(loop.run_until([&] { return !rrx.datagrams.empty(); }));
+    loop.settle();
+    ASSERT_EQ(rrx.datagrams.size(), 1U);  // only the one that fit
+    EXPECT_EQ(rrx.datagrams[0], exact);
+    EXPECT_EQ(rx.stats().truncated_dropped, 1U);
+    EXPECT_EQ(tx.stats().truncated_dropped, 0U);
+    tx.close(nullptr);
+    rx.close(nullptr);
+}
+
+TEST(UdpSocket, BufferSizesAreReadBack) {
+    REQUIRE_NETNS();
+    Loop loop;
+    UdpOptions o = options(test_port(3));
+    UdpSocket s;
+    UdpInfo info;
+    std::string err;
+    ASSERT_EQ(s.open(
+                  loop.get(), o, [](auto) {}, &info, &err),
+              0)
+        << err;
+    EXPECT_GT(info.recv_buffer, 0);
+    EXPECT_GT(info.send_buffer, 0);
+    EXPECT_TRUE(info.warnings.empty());
+    s.close(nullptr);
+
+    // A small request is granted in full; Linux reads it back doubled.
+    o.recv_buffer = 65536;
+    o.send_buffer = 65536;
+    ASSERT_EQ(s.open(
+                  loop.get(), o, [](auto) {}, &info, &err),
+              0)
+        << err;
+    EXPECT_EQ(info.recv_buffer, 2 * 65536);
+    EXPECT_EQ(info.send_buffer, 2 * 65536);
+    EXPECT_TRUE(info.warnings.empty()) << info.warnings.front();
+    s.close(nullptr);
+}
+
+long read_sysctl(const char* path) {
+    std::ifstream in(path);
+    long v = -1;
+    in >> v;
+    return v;
+}
+
+TEST(UdpSocket, ClampedBufferRequestWarnsNamingTheSysctl) {
+    REQUIRE_NETNS();
+    constexpr int kGiB = 1 << 30;
+    if (read_sysctl("/proc/sys/net/core/rmem_max") >= kGiB) {
+        GTEST_SKIP() << "net.core.rmem_max allows 1 GiB here; nothing to clamp";
+    }
+    Loop loop;
+    UdpOptions o = options(test_port(0));
+    o.recv_buffer = kGiB;
+    UdpSocket s;
+    UdpInfo info;
+    std::string err;
+    ASSERT_EQ(s.open(
+                  loop.get(), o, [](auto) {}, &info, &err),
+              0)
+        << err;
+    ASSERT_EQ(info.warnings.size(), 1U);
+    const std::string& w = info.warnings[0];
+    EXPECT_NE(w.find("net.core.rmem_max"), std::string::npos) << w;
+    EXPECT_NE(w.find(std::to_string(info.recv_buffer)), std::string::npos) << w;
+    EXPECT_LT(info.recv_buffer, kGiB);
+    s.close(nullptr);
+}
+
+TEST(UdpSocket, CloseRunsItsCallbackAndLeavesNoHandle) {
+    REQUIRE_NETNS();
+    Loop loop;
+    UdpSocket s;
+    std::string err;
+    ASSERT_EQ(s.open(
+                  loop.get(), options(test_port(1)), [](auto) {}, nullptr, &err),
+              0)
+        << err;
+    EXPECT_TRUE(s.is_open());
+    int closed = 0;
+    s.close([&] { ++closed; });
+    EXPECT_FALSE(s.is_open());
+    EXPECT_EQ(closed, 0);  // asynchronous, like uv_close
+    EXPECT_EQ(s.send(bytes("late")), BLIP_ECLOSED);
+    uv_run(loop.get(), UV_RUN_DEFAULT);
+    EXPECT_EQ(closed, 1);
+    loop.close_and_check();
+}
+
+TEST(UdpSocket, CloseFromInsideTheReceiveCallback) {
+    REQUIRE_NETNS();
+    Loop loop;
+    UdpSocket s;
+    std::string err;
+    int heard = 0;
+    bool closed = false;
+    ASSERT_EQ(s.open(
+                  loop.get(), options(test_port(2)),
+                  [&](auto) {
+                      ++heard;
+                      s.close([&] { closed = true; });
+                  },
+                  nullptr, &err),
+              0)
+        << err;
+    ASSERT_EQ(s.send(bytes("one")), 0);
+    ASSERT_EQ(s.send(bytes("two")), 0);
+    ASSERT_TRUE(loop.run_until([&] { return closed; }));
+    EXPECT_EQ(heard, 1);  // nothing is delivered after close()
+}
+
+TEST(UdpSocket, BadOptionsAreRejectedBeforeAnySocketExists) {
+    REQUIRE_NETNS();
+    Loop loop;
+    UdpSocket s;
+    std::string err;
+    auto cb = [](auto) {};
+
+    UdpOptions o = options(test_port(3));
+    inet_pton(AF_INET, "10.1.2.3", &reinterpret_cast<sockaddr_in*>(&o.group)->sin_addr);
+    EXPECT_EQ(s.open(loop.get(), o, cb, nullptr, &err), BLIP_EINVAL);
+    EXPECT_NE(err.find("not a multicast address"), std::string::npos) << err;
+
+    o = options(test_port(3));
+    o.interface.s_addr = htonl(INADDR_ANY);
+    EXPECT_EQ(s.open(loop.get(), o, cb, nullptr, &err), BLIP_EINVAL);
+
+    o = options(test_port(3));
+    o.ttl = 256;
+    EXPECT_EQ(s.open(loop.get(), o, cb, nullptr, &err), BLIP_EINVAL);
+
+    o = options(0);
+    EXPECT_EQ(s.open(loop.get(), o, cb, nullptr, &err), BLIP_EINVAL);
+
+    o = UdpOptions{};
+    auto* g6 = reinterpret_cast<sockaddr_in6*>(&o.group);
+    ASSERT_EQ(uv_ip6_addr("ff02::1", test_port(3), g6), 0);
+    EXPECT_EQ(s.open(loop.get(), o, cb, nullptr, &err), BLIP_ENOTSUP);
+    EXPECT_NE(err.find("IPv6"), std::string::npos) << err;
+
+    EXPECT_EQ(s.open(loop.get(), options(test_port(3)), nullptr, nullptr, &err), BLIP_EINVAL);
+    EXPECT_FALSE(s.is_open());
+}
+
+TEST(UdpSocket, JoinOnAnAddressNoInterfaceOwnsFails) {
+    REQUIRE_NETNS();
+    Loop loop;
+    UdpOptions o = options(test_port(0));
+    inet_pton(AF_INET, "192.0.2.1", &o.interface);  // TEST-NET-1: on no interface
+    UdpSocket s;
+    std::string err;
+    const int rc = s.open(
+        loop.get(), o, [](auto) {}, nullptr, &err);
+    EXPECT_EQ(rc, BLIP_ENODEV) << err;  // Linux: IP_ADD_MEMBERSHIP finds no such device
+    EXPECT_EQ(err.rfind("join group 239.255.0.1 on interface 192.0.2.1: ", 0), 0U) << err;
+    EXPECT_FALSE(s.is_open());
+}
+
+}  // namespace
