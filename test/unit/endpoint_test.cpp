@@ -19,6 +19,7 @@
 
 #include "proto/config.h"
 #include "recording_output.h"
+#include "test_data.h"
 #include "wire/codec.h"
 #include "wire/packet.h"
 
@@ -39,16 +40,6 @@ namespace wire = blip::wire;
 namespace {
 
 constexpr Time kT0 = 100s;
-
-Bytes pattern(std::size_t n, std::uint32_t seed) {
-    Bytes b(n);
-    std::uint32_t x = seed * 2654435761u + 3;
-    for (auto& v : b) {
-        x = x * 1103515245u + 12345u;
-        v = static_cast<std::uint8_t>(x >> 24);
-    }
-    return b;
-}
 
 EndpointConfig config(std::uint64_t node, std::uint64_t session = 0) {
     EndpointConfig c;
@@ -167,12 +158,6 @@ std::size_t receivers(const Endpoint& ep) {
     std::size_t n = 0;
     ep.for_each_receiver([&](const Receiver&, bool) { ++n; });
     return n;
-}
-
-std::vector<std::uint64_t> iota(std::uint64_t first, std::uint64_t end) {
-    std::vector<std::uint64_t> v;
-    for (std::uint64_t i = first; i < end; ++i) v.push_back(i);
-    return v;
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "proto/rng.h"
 #include "proto/sender.h"
 #include "recording_output.h"
+#include "test_data.h"
 #include "wire/codec.h"
 #include "wire/packet.h"
 
@@ -45,22 +46,6 @@ namespace {
 
 constexpr StreamKey kKey{0xAAAA, 0xBBBB, 3};
 constexpr Time kT0 = 10s;
-
-Bytes pattern(std::size_t n, std::uint32_t seed) {
-    Bytes b(n);
-    std::uint32_t x = seed * 2654435761u + 7;
-    for (auto& v : b) {
-        x = x * 1103515245u + 12345u;
-        v = static_cast<std::uint8_t>(x >> 24);
-    }
-    return b;
-}
-
-std::vector<std::uint64_t> iota(std::uint64_t first, std::uint64_t end) {
-    std::vector<std::uint64_t> v(end - first);
-    std::iota(v.begin(), v.end(), first);
-    return v;
-}
 
 std::vector<std::uint64_t> concat(std::vector<std::uint64_t> a,
                                   const std::vector<std::uint64_t>& b) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "recording_output.h"
+#include "test_data.h"
 #include "wire/codec.h"
 #include "wire/packet.h"
 
@@ -31,16 +32,6 @@ namespace {
 
 constexpr StreamKey kKey{0x1111, 0x2222, 7};
 constexpr Time kStart = 1s;  // an arbitrary epoch offset: nothing may assume time 0
-
-Bytes pattern(std::size_t n, std::uint32_t seed) {
-    Bytes b(n);
-    std::uint32_t x = seed * 2654435761u + 1;
-    for (auto& v : b) {
-        x = x * 1103515245u + 12345u;
-        v = static_cast<std::uint8_t>(x >> 24);
-    }
-    return b;
-}
 
 Status submit(Sender& s, Time now, const Bytes& m, std::uint64_t* mseq = nullptr) {
     return s.submit(now, m, mseq);
