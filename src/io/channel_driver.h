@@ -1,0 +1,143 @@
+// Drives one sans-I/O proto::Endpoint with real time (uv_hrtime), one UdpSocket and one uv timer
+// on a caller's libuv loop. Single-threaded: no app thread, no uv_async (a later layer adds them).
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <set>
+#include <span>
+#include <string>
+
+#include "io/udp_socket.h"
+#include "proto/config.h"
+#include "proto/endpoint.h"
+#include "proto/events.h"
+#include "proto/output.h"
+#include "proto/receiver.h"
+#include "proto/rng.h"
+#include "proto/sender.h"
+#include "proto/time.h"
+
+namespace blip::io {
+
+struct DriverOptions {
+    UdpOptions udp;
+    proto::EndpointConfig endpoint;
+    /// Test/demo hook: this fraction (0..1) of RECEIVED datagrams is dropped before the endpoint
+    /// sees it, as a lossy network would; counted in DriverStats::injected_drops. The choice is
+    /// a seeded generator, so a given seed and datagram sequence drop the same datagrams.
+    double inject_loss = 0.0;
+    std::uint64_t inject_seed = 1;
+};
+
+struct DriverStats {
+    proto::EndpointStats endpoint;
+    /// Summed over this driver's local sending streams.
+    proto::SenderStats senders;
+    /// Summed over the remote sender streams tracked now (a replaced or removed session's
+    /// counts leave with it).
+    proto::ReceiverStats receivers;
+    UdpStats socket;
+    std::uint64_t injected_drops = 0;  ///< received datagrams dropped by inject_loss
+    /// Datagrams the socket refused with BLIP_EAGAIN (send queue full): dropped as the network
+    /// could drop them; the protocol repairs them like any loss.
+    std::uint64_t send_dropped = 0;
+    std::uint64_t send_failures = 0;  ///< other socket send errors (also lost to the protocol)
+};
+
+/// How long to ask libuv to wait for a deadline `delay` ahead. libuv timers have millisecond
+/// resolution, so this rounds UP: a deadline 300 us ahead becomes 1 ms, never 0 ms (which would
+/// spin the loop until the deadline passes). A due or past deadline gives 0 (run next iteration).
+[[nodiscard]] std::uint64_t timer_timeout_ms(proto::Duration delay) noexcept;
+
+/// One channel on a libuv loop: datagrams from the socket, API calls and timer expiries go into
+/// the endpoint; what the endpoint emits goes to the socket (datagrams) or to the owner's
+/// callbacks (messages, events). After every input the timer is re-armed to the endpoint's next
+/// deadline.
+///
+/// Threading: every member, and every callback, runs on the loop's thread.
+///
+/// Callbacks and reentrancy: on_message and on_event are called from INSIDE the endpoint (while
+/// it processes a datagram, a timer or a send), so the owner must not call back into this driver
+/// synchronously from them: copy or queue what it needs and act after the callback returns (the
+/// C layer queues them for the app thread). A send() made from inside a callback is refused with
+/// BLIP_ESTATE instead of corrupting the endpoint's state. close() from inside a callback is
+/// allowed: the endpoint stays allocated until the driver is destroyed, and nothing is delivered
+/// after close(). Callbacks must not throw (they run under libuv's C frames) and must not
+/// destroy the driver.
+class ChannelDriver : private proto::Output {
+public:
+    std::function<void(const proto::MessageInfo&, std::span<const std::uint8_t>)> on_message;
+    std::function<void(const proto::Event&)> on_event;
+
+    ChannelDriver() = default;
+    ChannelDriver(const ChannelDriver&) = delete;
+    ChannelDriver& operator=(const ChannelDriver&) = delete;
+    /// If still open, closes as close(nullptr): the handles are then freed by the loop later, so
+    /// run the loop before uv_loop_close().
+    ~ChannelDriver() override;
+
+    /// Validates `opts.endpoint` (proto::validate), opens the socket and starts the timer. Once
+    /// per driver.
+    /// @param err  may be null; on failure what failed (the validation message for BLIP_EINVAL).
+    /// @return 0; BLIP_EINVAL (invalid config, inject_loss outside 0..1, null loop);
+    ///         BLIP_ESTATE (already opened); any UdpSocket::open() error. On failure no callback
+    ///         is ever called; a socket handle already created is closed asynchronously.
+    int open(uv_loop_t* loop, const DriverOptions& opts, std::string* err);
+
+    /// Queues `data` on `stream` and flushes at once (no Nagle-style delay).
+    /// @param mseq  may be null; receives the message's sequence number.
+    /// @return 0; BLIP_EAGAIN (send queue full: retry later); BLIP_EMSGSIZE (above
+    ///         max_message_size); BLIP_EINVAL; BLIP_ESTATE (not opened yet, or called from
+    ///         inside on_message/on_event); BLIP_ECLOSED (after close()).
+    int send(std::uint32_t stream, std::span<const std::uint8_t> data, std::uint64_t* mseq);
+
+    /// Stops the timer and closes timer and socket; nothing is delivered after this returns.
+    /// `done` (may be empty) runs once both handles' close callbacks have run, or at once if the
+    /// driver was never opened or is already closed. Keep the driver alive until `done` runs: that
+    /// is the contract the C layer relies on (the handles' memory itself is owned by the loop until
+    /// their close callbacks, so even an early destruction does not touch freed memory).
+    void close(std::function<void()> done);
+
+    [[nodiscard]] bool is_open() const noexcept { return state_ == State::kOpen; }
+    /// Endpoint, socket and driver counters; still readable after close().
+    [[nodiscard]] DriverStats stats() const;
+    /// Buffer sizes and warnings from opening the socket.
+    [[nodiscard]] const UdpInfo& udp_info() const noexcept { return udp_info_; }
+    /// The endpoint's identity (valid once open() succeeded).
+    [[nodiscard]] std::uint64_t node_id() const noexcept;
+
+private:
+    static proto::EndpointConfig with_entropy(proto::EndpointConfig cfg);
+    enum class State : std::uint8_t { kIdle, kOpen, kClosed };
+    struct CloseJoin;
+
+    // proto::Output: called from inside the endpoint.
+    void send_datagram(std::span<const std::uint8_t> datagram) override;
+    void deliver(const proto::MessageInfo& info, std::span<const std::uint8_t> data) override;
+    void event(const proto::Event& ev) override;
+
+    void on_datagram(std::span<const std::uint8_t> datagram);
+    void rearm();
+    static void on_timer_cb(uv_timer_t* t) noexcept;
+    static void on_timer_closed(uv_handle_t* h) noexcept;
+
+    State state_ = State::kIdle;
+    bool in_core_ = false;  // true while an Endpoint call is on the stack (reentrancy guard)
+    uv_loop_t* loop_ = nullptr;
+    uv_timer_t* timer_ = nullptr;  // heap: owned by the loop from uv_close() to its callback
+    UdpSocket socket_;
+    UdpInfo udp_info_;
+    std::unique_ptr<proto::Endpoint> endpoint_;
+    std::set<std::uint32_t> streams_;  // local streams sent on, to sum their sender stats
+    double inject_loss_ = 0.0;
+    proto::Rng inject_rng_{1};
+    std::uint64_t injected_drops_ = 0;
+    std::uint64_t send_dropped_ = 0;
+    std::uint64_t send_failures_ = 0;
+};
+
+}  // namespace blip::io
