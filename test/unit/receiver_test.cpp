@@ -724,3 +724,26 @@ TEST(Receiver, LateJoinerSyncedByHeartbeatReportsLossFromTheSyncPoint) {
     expect_loss(losses[0], 5, 2, LossReason::kLeftWindow);
     EXPECT_EQ(out.delivered_mseqs(), iota(7, 15));
 }
+
+// A gap longer than the 32-bit count a wire range can carry is NAKed as several ranges that
+// together name it exactly.
+TEST(Receiver, GapLongerThanAWireRangeIsNakedInPieces) {
+    ReceiverConfig cfg;
+    cfg.max_sequence_jump = std::uint64_t{1} << 40;
+    Rng rng(5);
+    Receiver rx(cfg, kKey, rng, 1400, 0, true);
+    RecordingOutput out;
+    const std::uint64_t end = (std::uint64_t{1} << 32) + 10;
+    wire::Heartbeat hb;
+    hb.trail = 0;
+    hb.next_dseq = end;
+    hb.next_mseq = end;
+    rx.on_heartbeat(kT0, hb, out);
+    rx.poll(kT0 + 10ms, out);
+    ASSERT_EQ(out.count(wire::PacketType::kNak), 1u);
+    const wire::Packet p = out.packet(0);
+    const auto& nak = std::get<wire::Nak>(p.body);
+    ASSERT_EQ(nak.ranges.size(), 2u);
+    EXPECT_EQ(nak.ranges[0], (wire::SeqRange{0, 0xFFFFFFFFu}));
+    EXPECT_EQ(nak.ranges[1], (wire::SeqRange{0xFFFFFFFFu, end - 0xFFFFFFFFu}));
+}

@@ -818,3 +818,34 @@ TEST(SenderDeadline, NeverInThePastAfterFlush) {
     EXPECT_GT(out.count(wire::PacketType::kData), 0u);
     EXPECT_GT(out.count(wire::PacketType::kHeartbeat), 0u);
 }
+
+// Pending UNAVAILABLE answers are bounded (sender.cpp kMaxGoneRanges = 1024): a flood of
+// NAKs naming many disjoint gone ranges cannot grow the sender's memory; the oldest requests
+// are dropped (their receivers will ask again) and the newest are answered.
+TEST(SenderNak, PendingUnavailableRangesAreBounded) {
+    SenderConfig cfg = one_per_datagram_config();
+    cfg.window_max_messages = 1;
+    Sender s(cfg, kKey, kStart);
+    RecordingOutput out;
+    send_n(s, out, 5000, 1000, kStart);
+    ASSERT_EQ(s.trail(), 4999u);
+    out.clear();
+    // 2000 disjoint gone datagrams (even dseqs), 100 per NAK, before any flush.
+    for (std::uint64_t n = 0; n < 20; ++n) {
+        std::vector<wire::SeqRange> ranges;
+        for (std::uint64_t i = 0; i < 100; ++i) ranges.push_back({2 * (n * 100 + i), 1});
+        nak(s, kStart + 1ms, ranges);
+    }
+    s.flush(kStart + 1s, out);
+    std::vector<std::uint64_t> named;
+    for (std::size_t i = 0; i < out.datagrams.size(); ++i) {
+        const wire::Packet p = out.packet(i);
+        if (p.header.type != wire::PacketType::kUnavailable) continue;  // e.g. a heartbeat
+        const auto& u = std::get<wire::Unavailable>(p.body);
+        for (std::size_t k = 0; k < u.ranges.size(); ++k) named.push_back(u.ranges[k].first);
+    }
+    ASSERT_EQ(named.size(), 1024u);
+    // The newest 1024 requests: dseqs 2 * 976 .. 2 * 1999.
+    EXPECT_EQ(named.front(), 2u * (2000 - 1024));
+    EXPECT_EQ(named.back(), 2u * 1999);
+}
