@@ -3,7 +3,9 @@
 
 #include <arpa/inet.h>
 #include <blip/blip.h>
+#include <net/if.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <new>
@@ -24,6 +26,26 @@ std::string ipv4_text(in_addr a) {
     char buf[INET_ADDRSTRLEN] = {};
     inet_ntop(AF_INET, &a, buf, sizeof buf);
     return buf;
+}
+
+std::string ipv6_text(const in6_addr& a) {
+    char buf[INET6_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET6, &a, buf, sizeof buf);
+    return buf;
+}
+
+// The interface's name, or its index as text when no interface has it (then the bind or join
+// fails with "no such device" and the message still says which index was asked for).
+std::string interface_name(unsigned index) {
+    char buf[IF_NAMESIZE] = {};
+    if (if_indextoname(index, buf) == nullptr) return std::to_string(index);
+    return buf;
+}
+
+// Groups whose scope is one link (ff02::/16) or one interface (ff01::/16): their address means
+// nothing without an interface, so the kernel needs the scope id to bind or send.
+bool needs_scope_id(const in6_addr& a) {
+    return IN6_IS_ADDR_MC_LINKLOCAL(&a) || IN6_IS_ADDR_MC_NODELOCAL(&a);
 }
 
 int fail(std::string* err, int code, std::string message) {
@@ -59,7 +81,8 @@ struct UdpSocketState {
     UdpSocket::OnDatagram on_datagram;
     std::function<void()> on_closed;
     std::size_t max_send_queue = 0;
-    sockaddr_in group{};
+    // send()'s target: a sockaddr_in, or a sockaddr_in6 with the scope id set when it needs one.
+    sockaddr_storage group{};
     UdpStats stats;
     // The one receive buffer: libuv reads a datagram into it, we hand it to on_datagram, and
     // it is free again before the next read (recvmmsg is not enabled), so no per-datagram malloc.
@@ -124,31 +147,163 @@ static void blip_udp_closed(uv_handle_t* h) noexcept {
 
 }  // extern "C"
 
+namespace {
+
+// setsockopt(IPPROTO_IPV6, ...) on the handle's descriptor, as a libuv code (so map_uv_error and
+// uv_error_text apply). Used for the IPv6 multicast options because libuv 1.44 names the
+// interface by a string it parses with uv_ip6_addr(): "%veth0" works, but a numeric "%2" silently
+// becomes scope 0, i.e. "let the kernel pick", which is the failure the index exists to prevent.
+int set_ipv6_option(uv_udp_t* h, int option, const void* value, socklen_t len) {
+    uv_os_fd_t fd{};
+    int rc = uv_fileno(reinterpret_cast<const uv_handle_t*>(h), &fd);
+    if (rc != 0) return rc;
+    if (setsockopt(fd, IPPROTO_IPV6, option, value, len) != 0) {
+        return uv_translate_sys_error(errno);
+    }
+    return 0;
+}
+
+int set_ipv6_int(uv_udp_t* h, int option, int value) {
+    return set_ipv6_option(h, option, &value, sizeof value);
+}
+
+// How open()'s messages name the group and interface.
+struct GroupNames {
+    const std::string& group_ip;    // "239.1.2.3", "ff02::1:b11b"
+    const std::string& group_text;  // "239.1.2.3:5000", "[ff02::1:b11b%veth0]:5000"
+    const std::string& if_text;     // "127.0.0.1", "veth0 (index 2)"
+};
+
+// setup_ipv4 / setup_ipv6 bind the socket, join the group and set the outgoing interface, ttl
+// and loopback. They return 0 or a libuv code, with the failed step named in *step.
+int setup_ipv4(uv_udp_t* h, const UdpOptions& opts, const sockaddr_storage& target,
+               const GroupNames& n, std::string* step) {
+    auto failed = [step](std::string what, int rc) {
+        *step = std::move(what);
+        return rc;
+    };
+    // Linux lets a socket bind a multicast address, and then it receives only that group's
+    // datagrams; bound to INADDR_ANY it would also get every other group this host joined
+    // on the port. Elsewhere binding a group address is not portable.
+    sockaddr_in bind_addr{};
+    std::memcpy(&bind_addr, &target, sizeof bind_addr);
+#ifndef __linux__
+    bind_addr.sin_addr.s_addr = htonl(INADDR_ANY);
+#endif
+    int rc = uv_udp_bind(h, reinterpret_cast<const sockaddr*>(&bind_addr),
+                         opts.reuse_port ? UV_UDP_REUSEADDR : 0);
+    if (rc != 0) return failed("bind " + n.group_text, rc);
+    rc = uv_udp_set_membership(h, n.group_ip.c_str(), n.if_text.c_str(), UV_JOIN_GROUP);
+    if (rc != 0) return failed("join group " + n.group_ip + " on interface " + n.if_text, rc);
+    rc = uv_udp_set_multicast_interface(h, n.if_text.c_str());
+    if (rc != 0) return failed("set multicast interface " + n.if_text, rc);
+    rc = uv_udp_set_multicast_ttl(h, opts.ttl);
+    if (rc != 0) return failed("set multicast ttl " + std::to_string(opts.ttl), rc);
+    rc = uv_udp_set_multicast_loop(h, opts.loopback ? 1 : 0);
+    if (rc != 0) return failed("set multicast loop", rc);
+    return 0;
+}
+
+int setup_ipv6(uv_udp_t* h, const UdpOptions& opts, const sockaddr_storage& target,
+               const GroupNames& n, std::string* step) {
+    auto failed = [step](std::string what, int rc) {
+        *step = std::move(what);
+        return rc;
+    };
+    sockaddr_in6 group{};
+    std::memcpy(&group, &target, sizeof group);
+    // As for IPv4, Linux binds the group itself; a link-local group is bound as
+    // [group%interface], which also binds the socket to that interface. Elsewhere [::]:port.
+    sockaddr_in6 bind_addr = group;
+#ifndef __linux__
+    bind_addr.sin6_addr = in6addr_any;
+    bind_addr.sin6_scope_id = 0;
+#endif
+    // IPV6ONLY: an IPv6 channel never receives IPv4 datagrams (matters for [::] only).
+    int rc = uv_udp_bind(h, reinterpret_cast<const sockaddr*>(&bind_addr),
+                         UV_UDP_IPV6ONLY | (opts.reuse_port ? UV_UDP_REUSEADDR : 0));
+    if (rc != 0) return failed("bind " + n.group_text, rc);
+    ipv6_mreq mreq{};
+    mreq.ipv6mr_multiaddr = group.sin6_addr;
+    mreq.ipv6mr_interface = opts.interface_index;
+    rc = set_ipv6_option(h, IPV6_JOIN_GROUP, &mreq, sizeof mreq);
+    if (rc != 0) return failed("join group " + n.group_ip + " on interface " + n.if_text, rc);
+    // Always explicit, even when the bind already tied the socket to the interface.
+    const unsigned index = opts.interface_index;
+    rc = set_ipv6_option(h, IPV6_MULTICAST_IF, &index, sizeof index);
+    if (rc != 0) return failed("set multicast interface " + n.if_text, rc);
+    rc = set_ipv6_int(h, IPV6_MULTICAST_HOPS, opts.ttl);
+    if (rc != 0) return failed("set multicast ttl " + std::to_string(opts.ttl), rc);
+    rc = set_ipv6_int(h, IPV6_MULTICAST_LOOP, opts.loopback ? 1 : 0);
+    if (rc != 0) return failed("set multicast loop", rc);
+    return 0;
+}
+
+}  // namespace
+
 UdpSocket::~UdpSocket() { close(nullptr); }
 
 int UdpSocket::open(uv_loop_t* loop, const UdpOptions& opts, OnDatagram cb, UdpInfo* info,
                     std::string* err) {
     if (impl_ != nullptr) return fail(err, BLIP_ESTATE, "udp socket: already open");
     if (loop == nullptr || !cb) return fail(err, BLIP_EINVAL, "udp socket: no loop or callback");
-    if (opts.group.ss_family == AF_INET6) {
-        return fail(err, BLIP_ENOTSUP, "udp socket: IPv6 multicast groups are not supported yet");
-    }
-    if (opts.group.ss_family != AF_INET) {
-        return fail(err, BLIP_EINVAL, "udp socket: the group is not an IPv4 address");
-    }
-    sockaddr_in group{};
-    std::memcpy(&group, &opts.group, sizeof group);
-    const std::string group_ip = ipv4_text(group.sin_addr);
-    const std::string group_text = group_ip + ":" + std::to_string(ntohs(group.sin_port));
-    const std::string if_text = ipv4_text(opts.interface);
-    if (!IN_MULTICAST(ntohl(group.sin_addr.s_addr))) {
-        return fail(err, BLIP_EINVAL, "udp socket: " + group_ip + " is not a multicast address");
-    }
-    if (group.sin_port == 0) return fail(err, BLIP_EINVAL, "udp socket: the group port is 0");
-    if (opts.interface.s_addr == htonl(INADDR_ANY)) {
+    const int family = opts.group.ss_family;
+    if (family != AF_INET && family != AF_INET6) {
         return fail(err, BLIP_EINVAL,
-                    "udp socket: no interface address given (0.0.0.0 would let the kernel "
-                    "guess the interface)");
+                    "udp socket: the group is neither an IPv4 nor an IPv6 address");
+    }
+    // The validated group (for IPv6 with its scope id filled in) and the texts for messages:
+    // group_ip "239.1.2.3" / "ff02::1:b11b", group_text "239.1.2.3:5000" /
+    // "[ff02::1:b11b%veth0]:5000", if_text "127.0.0.1" / "veth0 (index 2)".
+    sockaddr_storage target{};
+    std::string group_ip;
+    std::string group_text;
+    std::string if_text;
+    if (family == AF_INET) {
+        sockaddr_in group{};
+        std::memcpy(&group, &opts.group, sizeof group);
+        group_ip = ipv4_text(group.sin_addr);
+        group_text = group_ip + ":" + std::to_string(ntohs(group.sin_port));
+        if_text = ipv4_text(opts.interface);
+        if (!IN_MULTICAST(ntohl(group.sin_addr.s_addr))) {
+            return fail(err, BLIP_EINVAL,
+                        "udp socket: " + group_ip + " is not a multicast address");
+        }
+        if (group.sin_port == 0) return fail(err, BLIP_EINVAL, "udp socket: the group port is 0");
+        if (opts.interface.s_addr == htonl(INADDR_ANY)) {
+            return fail(err, BLIP_EINVAL,
+                        "udp socket: no interface address given (0.0.0.0 would let the kernel "
+                        "guess the interface)");
+        }
+        std::memcpy(&target, &group, sizeof group);
+    } else {
+        sockaddr_in6 group{};
+        std::memcpy(&group, &opts.group, sizeof group);
+        group_ip = ipv6_text(group.sin6_addr);
+        if (!IN6_IS_ADDR_MULTICAST(&group.sin6_addr)) {
+            return fail(err, BLIP_EINVAL,
+                        "udp socket: " + group_ip + " is not a multicast address");
+        }
+        if (group.sin6_port == 0) {
+            return fail(err, BLIP_EINVAL, "udp socket: the group port is 0");
+        }
+        if (opts.interface_index == 0) {
+            return fail(err, BLIP_EINVAL,
+                        "udp socket: no interface index given for IPv6 group " + group_ip +
+                            " (0 would let the kernel guess the interface)");
+        }
+        const std::string if_name = interface_name(opts.interface_index);
+        if_text = if_name + " (index " + std::to_string(opts.interface_index) + ")";
+        if (group.sin6_scope_id != 0 && group.sin6_scope_id != opts.interface_index) {
+            return fail(err, BLIP_EINVAL,
+                        "udp socket: group " + group_ip + " has scope id " +
+                            std::to_string(group.sin6_scope_id) + " but the interface is " +
+                            if_text);
+        }
+        if (needs_scope_id(group.sin6_addr)) group.sin6_scope_id = opts.interface_index;
+        group_text = "[" + group_ip + (group.sin6_scope_id != 0 ? "%" + if_name : "") +
+                     "]:" + std::to_string(ntohs(group.sin6_port));
+        std::memcpy(&target, &group, sizeof group);
     }
     if (opts.ttl < 0 || opts.ttl > kMaxTtl) {
         return fail(err, BLIP_EINVAL,
@@ -171,11 +326,11 @@ int UdpSocket::open(uv_loop_t* loop, const UdpOptions& opts, OnDatagram cb, UdpI
     }
     impl->on_datagram = std::move(cb);
     impl->max_send_queue = opts.max_send_queue;
-    impl->group = group;
+    impl->group = target;
     impl->handle.data = impl;
 
-    // AF_INET creates the socket now, so buffer sizes can be set before bind.
-    int rc = uv_udp_init_ex(loop, &impl->handle, AF_INET);
+    // Giving the family creates the socket now, so buffer sizes can be set before bind.
+    int rc = uv_udp_init_ex(loop, &impl->handle, static_cast<unsigned>(family));
     if (rc != 0) {
         delete impl;  // init failed: the handle never joined the loop
         return fail(err, map_uv_error(rc), "udp socket: create: " + uv_error_text(rc));
@@ -212,24 +367,11 @@ int UdpSocket::open(uv_loop_t* loop, const UdpOptions& opts, OnDatagram cb, UdpI
     check_clamped("receive", "net.core.rmem_max", opts.recv_buffer, got.recv_buffer, &got.warnings);
     check_clamped("send", "net.core.wmem_max", opts.send_buffer, got.send_buffer, &got.warnings);
 
-    // Linux lets a socket bind a multicast address, and then it receives only that group's
-    // datagrams; bound to INADDR_ANY it would also get every other group this host joined
-    // on the port. Elsewhere binding a group address is not portable.
-    sockaddr_in bind_addr = group;
-#ifndef __linux__
-    bind_addr.sin_addr.s_addr = htonl(INADDR_ANY);
-#endif
-    rc = uv_udp_bind(&impl->handle, reinterpret_cast<const sockaddr*>(&bind_addr),
-                     opts.reuse_port ? UV_UDP_REUSEADDR : 0);
-    if (rc != 0) return abandon("bind " + group_text, rc);
-    rc = uv_udp_set_membership(&impl->handle, group_ip.c_str(), if_text.c_str(), UV_JOIN_GROUP);
-    if (rc != 0) return abandon("join group " + group_ip + " on interface " + if_text, rc);
-    rc = uv_udp_set_multicast_interface(&impl->handle, if_text.c_str());
-    if (rc != 0) return abandon("set multicast interface " + if_text, rc);
-    rc = uv_udp_set_multicast_ttl(&impl->handle, opts.ttl);
-    if (rc != 0) return abandon("set multicast ttl " + std::to_string(opts.ttl), rc);
-    rc = uv_udp_set_multicast_loop(&impl->handle, opts.loopback ? 1 : 0);
-    if (rc != 0) return abandon("set multicast loop", rc);
+    const GroupNames names{group_ip, group_text, if_text};
+    std::string step;
+    rc = family == AF_INET ? setup_ipv4(&impl->handle, opts, target, names, &step)
+                           : setup_ipv6(&impl->handle, opts, target, names, &step);
+    if (rc != 0) return abandon(step, rc);
     rc = uv_udp_recv_start(&impl->handle, blip_udp_alloc, blip_udp_recv);
     if (rc != 0) return abandon("start receiving on " + group_text, rc);
 

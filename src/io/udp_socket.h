@@ -16,17 +16,25 @@ namespace blip::io {
 
 /// How to open a UdpSocket. There is no default group or interface: both must be given.
 struct UdpOptions {
-    /// The group and port, as a sockaddr_in in sockaddr_storage (the shape of
-    /// GroupAddress::addr in io/net_address.h). AF_INET only for now: AF_INET6 gives
-    /// BLIP_ENOTSUP. The address must be multicast (224.0.0.0/4) and the port non-zero.
+    /// The group and port, as a sockaddr_in or sockaddr_in6 in sockaddr_storage (the shape of
+    /// GroupAddress::addr in io/net_address.h). The address must be multicast (IPv4
+    /// 224.0.0.0/4, IPv6 ff00::/8) and the port non-zero. An IPv6 scope id, if set, must equal
+    /// interface_index; for link-local (ff02::/16) and interface-local (ff01::/16) groups
+    /// open() sets it to interface_index when it is 0.
     sockaddr_storage group{};
-    /// The IPv4 address of the interface to join on and send from (IP_MULTICAST_IF). Required:
-    /// INADDR_ANY is rejected, because letting the kernel pick is the classic silent failure
-    /// (joined on one NIC, traffic on another).
+    /// IPv4 groups only: the address of the interface to join on and send from
+    /// (IP_MULTICAST_IF). Required: INADDR_ANY is rejected, because letting the kernel pick is
+    /// the classic silent failure (joined on one NIC, traffic on another).
     in_addr interface {};
-    int ttl = 1;  ///< IP_MULTICAST_TTL, 0..255; 1 keeps traffic on the local link
-    /// IP_MULTICAST_LOOP: on, so several processes on one host hear each other (and this
-    /// socket hears its own datagrams, which the protocol core recognises and discards).
+    /// IPv6 groups only: the index (if_nametoindex(), ResolvedInterface::index) of the interface
+    /// to join on (IPV6_JOIN_GROUP) and send from (IPV6_MULTICAST_IF). Required: 0 is rejected
+    /// for the same reason as INADDR_ANY above. Ignored for IPv4 groups.
+    unsigned interface_index = 0;
+    /// IP_MULTICAST_TTL (IPv6: IPV6_MULTICAST_HOPS), 0..255; 1 keeps traffic on the local link
+    int ttl = 1;
+    /// IP_MULTICAST_LOOP (IPv6: IPV6_MULTICAST_LOOP): on, so several processes on one host hear
+    /// each other (and this socket hears its own datagrams, which the protocol core recognises
+    /// and discards).
     bool loopback = true;
     /// Lets several sockets bind the same group and port (SO_REUSEADDR through
     /// UV_UDP_REUSEADDR; for multicast every such socket receives a copy). When false, a second
@@ -37,8 +45,9 @@ struct UdpOptions {
     /// Bytes of copied datagrams that may wait in the send queue when the socket buffer is full;
     /// beyond it send() returns BLIP_EAGAIN (the datagram is dropped, as the network could).
     std::size_t max_send_queue = std::size_t{4} << 20;
-    /// Size of the one receive buffer. 64 KiB holds any IPv4 datagram (at most 65507 bytes);
-    /// longer datagrams are dropped as truncated. Smaller values exist to test that path.
+    /// Size of the one receive buffer. 64 KiB holds any IPv4 or IPv6 datagram (at most 65507 or
+    /// 65527 bytes; no jumbograms); longer datagrams are dropped as truncated. Smaller values
+    /// exist to test that path.
     std::size_t datagram_buffer = std::size_t{64} << 10;
 };
 
@@ -79,16 +88,18 @@ public:
     ~UdpSocket();
 
     /// Creates, configures, binds and joins the socket, then starts receiving into `cb`.
-    /// On Linux it binds the group address itself, so only that group's traffic arrives.
+    /// On Linux it binds the group address itself, so only that group's traffic arrives (for a
+    /// link-local IPv6 group, [group%interface], which also ties the socket to the interface).
     ///
     /// @param info  may be null; receives the buffer sizes obtained and warnings.
     /// @param err   may be null; on failure, what failed, e.g.
-    ///              "bind 239.1.2.3:5000: address already in use".
-    /// @return 0, or a negative BLIP_E* code: BLIP_EINVAL (bad options, null loop or empty cb),
-    ///         BLIP_ENOTSUP (IPv6 group), BLIP_ESTATE (already open), BLIP_EADDRINUSE,
-    ///         BLIP_EADDRNOTAVAIL, BLIP_ENODEV, BLIP_ENOMEM, BLIP_EIO. On failure the socket
-    ///         is back to not open and `cb` is never called; a handle that was already created
-    ///         is closed asynchronously, so run the loop before uv_loop_close().
+    ///              "bind 239.1.2.3:5000: address already in use" or
+    ///              "join group ff02::1:b11b on interface veth0 (index 2): no such device".
+    /// @return 0, or a negative BLIP_E* code: BLIP_EINVAL (bad options, e.g. a group that is
+    ///         neither IPv4 nor IPv6, null loop or empty cb), BLIP_ESTATE (already open),
+    ///         BLIP_EADDRINUSE, BLIP_EADDRNOTAVAIL, BLIP_ENODEV, BLIP_ENOMEM, BLIP_EIO. On failure
+    ///         the socket is back to not open and `cb` is never called; a handle that was already
+    ///         created is closed asynchronously, so run the loop before uv_loop_close().
     int open(uv_loop_t* loop, const UdpOptions& opts, OnDatagram cb, UdpInfo* info,
              std::string* err);
 
