@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "net/net_test_util.h"
 #include "proto/rng.h"
 
 using blip::io::ChannelDriver;
@@ -28,13 +29,6 @@ namespace {
 
 constexpr const char* kGroup = "239.255.0.2";
 constexpr std::uint32_t kStream = 7;
-
-#define REQUIRE_NETNS()                                                                \
-    do {                                                                               \
-        if (std::getenv("BLIP_NETNS") == nullptr) {                                    \
-            GTEST_SKIP() << "needs a private network namespace (run via .ci/test.sh)"; \
-        }                                                                              \
-    } while (0)
 
 std::uint16_t test_port(int offset) {
     return static_cast<std::uint16_t>(40000 + getpid() % 10000 + offset);

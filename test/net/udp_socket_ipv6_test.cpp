@@ -18,9 +18,13 @@
 #include <vector>
 
 #include "io/udp_socket.h"
+#include "net/net_test_util.h"
 
 using blip::io::UdpOptions;
 using blip::io::UdpSocket;
+using blip::nettest::bytes;
+using blip::nettest::Loop;
+using blip::nettest::Received;
 
 namespace {
 
@@ -52,47 +56,6 @@ UdpOptions options6(std::uint16_t port, unsigned interface_index) {
     return o;
 }
 
-std::vector<std::uint8_t> bytes(const std::string& s) { return {s.begin(), s.end()}; }
-
-// Owns a loop; at the end every handle must be closed, so uv_loop_close() must succeed.
-class Loop {
-public:
-    Loop() { EXPECT_EQ(uv_loop_init(&loop_), 0); }
-    ~Loop() {
-        uv_run(&loop_, UV_RUN_DEFAULT);  // returns once no handle is active or closing
-        EXPECT_EQ(uv_loop_close(&loop_), 0) << "a handle was left open";
-    }
-    Loop(const Loop&) = delete;
-    Loop& operator=(const Loop&) = delete;
-    uv_loop_t* get() { return &loop_; }
-
-    // Runs the loop until `done` or a timeout; false on timeout.
-    bool run_until(const std::function<bool()>& done,
-                   std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (!done()) {
-            if (std::chrono::steady_clock::now() > deadline) return false;
-            uv_run(&loop_, UV_RUN_NOWAIT);
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        }
-        return true;
-    }
-    void settle(std::chrono::milliseconds t = std::chrono::milliseconds(100)) {
-        run_until([] { return false; }, t);
-    }
-
-private:
-    uv_loop_t loop_{};
-};
-
-struct Received {
-    std::vector<std::vector<std::uint8_t>> datagrams;
-    UdpSocket::OnDatagram callback() {
-        return
-            [this](std::span<const std::uint8_t> d) { datagrams.emplace_back(d.begin(), d.end()); };
-    }
-};
-
 TEST(UdpSocketIpv6, DatagramFromVeth0ReachesTheSocketOnVeth1) {
     unsigned veth0 = 0;
     unsigned veth1 = 0;
@@ -112,7 +75,7 @@ TEST(UdpSocketIpv6, DatagramFromVeth0ReachesTheSocketOnVeth1) {
     const auto msg = bytes("hello v6 group " + std::to_string(getpid()));
     ASSERT_EQ(a.send(msg), 0);
     ASSERT_TRUE(loop.run_until([&] { return !rb.datagrams.empty(); }));
-    loop.settle();  // a duplicate would arrive by now
+    loop.settle(std::chrono::milliseconds(100));  // a duplicate would arrive by now
     ASSERT_EQ(rb.datagrams.size(), 1U);
     EXPECT_EQ(rb.datagrams[0], msg);
     EXPECT_TRUE(ra.datagrams.empty());  // loopback off: a does not hear itself
@@ -121,7 +84,7 @@ TEST(UdpSocketIpv6, DatagramFromVeth0ReachesTheSocketOnVeth1) {
     const auto reply = bytes("reply " + std::to_string(getpid()));
     ASSERT_EQ(b.send(reply), 0);
     ASSERT_TRUE(loop.run_until([&] { return !ra.datagrams.empty(); }));
-    loop.settle();
+    loop.settle(std::chrono::milliseconds(100));
     ASSERT_EQ(ra.datagrams.size(), 1U);
     EXPECT_EQ(ra.datagrams[0], reply);
     EXPECT_EQ(a.stats().datagrams_sent, 1U);
@@ -151,7 +114,7 @@ TEST(UdpSocketIpv6, LoopbackDecidesWhetherTheSenderHearsItself) {
         const auto msg = bytes("self " + std::to_string(getpid()));
         ASSERT_EQ(a.send(msg), 0);
         ASSERT_TRUE(loop.run_until([&] { return !rb.datagrams.empty(); }));
-        loop.settle();
+        loop.settle(std::chrono::milliseconds(100));
         if (loopback) {
             ASSERT_EQ(ra.datagrams.size(), 1U);
             EXPECT_EQ(ra.datagrams[0], msg);

@@ -17,20 +17,18 @@
 #include <thread>
 #include <vector>
 
+#include "net/net_test_util.h"
+
 using blip::io::UdpInfo;
 using blip::io::UdpOptions;
 using blip::io::UdpSocket;
+using blip::nettest::bytes;
+using blip::nettest::Loop;
+using blip::nettest::Received;
 
 namespace {
 
 constexpr const char* kGroup = "239.255.0.1";
-
-#define REQUIRE_NETNS()                                                                \
-    do {                                                                               \
-        if (std::getenv("BLIP_NETNS") == nullptr) {                                    \
-            GTEST_SKIP() << "needs a private network namespace (run via .ci/test.sh)"; \
-        }                                                                              \
-    } while (0)
 
 // A port per process and test, so tests that ctest runs in parallel in one namespace do not
 // hear each other.
@@ -45,51 +43,6 @@ UdpOptions options(std::uint16_t port) {
     EXPECT_EQ(inet_pton(AF_INET, "127.0.0.1", &o.interface), 1);
     return o;
 }
-
-std::vector<std::uint8_t> bytes(const std::string& s) { return {s.begin(), s.end()}; }
-
-// Owns a loop; at the end every handle must be closed, so uv_loop_close() must succeed.
-class Loop {
-public:
-    Loop() { EXPECT_EQ(uv_loop_init(&loop_), 0); }
-    ~Loop() {
-        if (!closed_) close_and_check();
-    }
-    uv_loop_t* get() { return &loop_; }
-
-    // Runs the loop until `done` or a timeout; false on timeout.
-    bool run_until(const std::function<bool()>& done,
-                   std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (!done()) {
-            if (std::chrono::steady_clock::now() > deadline) return false;
-            uv_run(&loop_, UV_RUN_NOWAIT);
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        }
-        return true;
-    }
-    // Lets pending work (e.g. close callbacks, late duplicates) run for a moment.
-    void settle(std::chrono::milliseconds t = std::chrono::milliseconds(50)) {
-        run_until([] { return false; }, t);
-    }
-    void close_and_check() {
-        closed_ = true;
-        uv_run(&loop_, UV_RUN_DEFAULT);  // returns once no handle is active or closing
-        EXPECT_EQ(uv_loop_close(&loop_), 0) << "a handle was left open";
-    }
-
-private:
-    uv_loop_t loop_{};
-    bool closed_ = false;
-};
-
-struct Received {
-    std::vector<std::vector<std::uint8_t>> datagrams;
-    UdpSocket::OnDatagram callback() {
-        return
-            [this](std::span<const std::uint8_t> d) { datagrams.emplace_back(d.begin(), d.end()); };
-    }
-};
 
 TEST(UdpSocket, DatagramReachesBothSocketsOnTheGroup) {
     REQUIRE_NETNS();
@@ -106,8 +59,8 @@ TEST(UdpSocket, DatagramReachesBothSocketsOnTheGroup) {
     const auto msg = bytes("hello group " + std::to_string(getpid()));
     ASSERT_EQ(a.send(msg), 0);
     ASSERT_TRUE(loop.run_until([&] { return !ra.datagrams.empty() && !rb.datagrams.empty(); }));
-    loop.settle();                       // a duplicate would arrive by now
-    ASSERT_EQ(ra.datagrams.size(), 1U);  // the sender hears itself: loopback is on
+    loop.settle(std::chrono::milliseconds(50));  // a duplicate would arrive by now
+    ASSERT_EQ(ra.datagrams.size(), 1U);          // the sender hears itself: loopback is on
     ASSERT_EQ(rb.datagrams.size(), 1U);
     EXPECT_EQ(ra.datagrams[0], msg);
     EXPECT_EQ(rb.datagrams[0], msg);
@@ -159,7 +112,7 @@ TEST(UdpSocket, TruncatedDatagramIsDroppedAndCounted) {
     ASSERT_EQ(tx.send(exact), 0);
     ASSERT_TRUE(loop.run_until([&] { return rtx.datagrams.size() == 2; }));
     ASSERT_TRUE(loop.run_until([&] { return !rrx.datagrams.empty(); }));
-    loop.settle();
+    loop.settle(std::chrono::milliseconds(50));
     ASSERT_EQ(rrx.datagrams.size(), 1U);  // only the one that fit
     EXPECT_EQ(rrx.datagrams[0], exact);
     EXPECT_EQ(rx.stats().truncated_dropped, 1U);
