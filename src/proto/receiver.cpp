@@ -178,12 +178,8 @@ void Receiver::send_naks(std::vector<wire::SeqRange>& ranges, Output& out) {
     }
     std::vector<wire::SeqRange> wire_ranges;
     for (const wire::SeqRange& r : merged) {
-        for (std::uint64_t f = r.first; f < r.end();) {
-            std::uint64_t n = std::min<std::uint64_t>(r.end() - f, 0xFFFFFFFFu);
-            wire_ranges.push_back({f, n});
-            stats_.nak_datagrams += n;
-            f += n;
-        }
+        wire::append_wire_ranges(r, wire_ranges);
+        stats_.nak_datagrams += r.count;
     }
     wire::Header h;
     h.node = key_.node;

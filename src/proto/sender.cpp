@@ -207,13 +207,7 @@ void Sender::send_unavailable(Time now, Output& out) {
     h.stream = key_.stream;
     // Split ranges longer than the 32-bit wire count.
     std::vector<wire::SeqRange> ranges;
-    for (const wire::SeqRange& g : gone_) {
-        for (std::uint64_t f = g.first; f < g.end();) {
-            std::uint64_t n = std::min<std::uint64_t>(g.end() - f, 0xFFFFFFFFu);
-            ranges.push_back({f, n});
-            f += n;
-        }
-    }
+    for (const wire::SeqRange& g : gone_) wire::append_wire_ranges(g, ranges);
     std::size_t done = 0;
     while (done < ranges.size()) {
         const std::size_t n = std::min(per_packet, ranges.size() - done);
@@ -261,7 +255,7 @@ Time Sender::next_deadline(Time now) {
         // The first UNAVAILABLE packet as send_unavailable will build it: asking for less
         // would report a deadline at which flush() can still send nothing.
         std::size_t ranges = 0;
-        for (const wire::SeqRange& g : gone_) ranges += (g.count + 0xFFFFFFFEu) / 0xFFFFFFFFu;
+        for (const wire::SeqRange& g : gone_) ranges += wire::wire_range_count(g);
         ranges = std::min(ranges, wire::max_unavailable_ranges(cfg_.datagram_size));
         t = std::min(t, repair_rate_.ready_at(now, wire::kHeaderSize + wire::kUnavailableFixedSize +
                                                        ranges * wire::kRangeSize));

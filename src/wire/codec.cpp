@@ -1,6 +1,7 @@
 // Encoder and total decoder for Blip protocol v1 packets (layout: docs/protocol.md).
 #include "wire/codec.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "wire/bytes.h"
@@ -8,10 +9,8 @@
 namespace blip::wire {
 namespace {
 
-constexpr std::uint64_t kMaxRangeCount = std::numeric_limits<std::uint32_t>::max();
-
 bool valid_range(std::uint64_t first, std::uint64_t count) noexcept {
-    return count >= 1 && count <= kMaxRangeCount &&
+    return count >= 1 && count <= kMaxWireRangeCount &&
            first <= std::numeric_limits<std::uint64_t>::max() - count;
 }
 
@@ -226,6 +225,14 @@ std::size_t encode_heartbeat(std::span<std::uint8_t> out, const Header& h,
     w.u64(hb.next_mseq);
     w.u32(hb.age_ms);
     return w.ok() ? kHeaderSize + w.size() : 0;
+}
+
+void append_wire_ranges(const SeqRange& r, std::vector<SeqRange>& out) {
+    for (std::uint64_t f = r.first; f < r.end();) {
+        const std::uint64_t n = std::min(r.end() - f, kMaxWireRangeCount);
+        out.push_back({f, n});
+        f += n;
+    }
 }
 
 std::size_t max_nak_ranges(std::size_t datagram_size) noexcept {

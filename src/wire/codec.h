@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "wire/packet.h"
 
@@ -55,6 +56,18 @@ std::size_t encode_nak(std::span<std::uint8_t> out, const Header& h,
 /// Encodes an UNAVAILABLE answer; same contract as encode_nak.
 std::size_t encode_unavailable(std::span<std::uint8_t> out, const Header& h, std::uint64_t trail,
                                std::span<const SeqRange> ranges) noexcept;
+
+/// Most datagrams one wire range can name (its count field is 32 bits).
+inline constexpr std::uint64_t kMaxWireRangeCount = 0xFFFFFFFFu;
+
+/// How many wire ranges it takes to name `r`.
+[[nodiscard]] constexpr std::uint64_t wire_range_count(const SeqRange& r) noexcept {
+    return (r.count + kMaxWireRangeCount - 1) / kMaxWireRangeCount;
+}
+
+/// Appends `r` to `out` cut into pieces of at most kMaxWireRangeCount datagrams, the form
+/// encode_nak and encode_unavailable accept.
+void append_wire_ranges(const SeqRange& r, std::vector<SeqRange>& out);
 
 /// Saturating conversion for the 32-bit fields (trail_back, age_ms).
 [[nodiscard]] constexpr std::uint32_t saturate_u32(std::uint64_t v) noexcept {
