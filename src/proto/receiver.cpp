@@ -82,7 +82,7 @@ void Receiver::on_data(Time now, const wire::Data& d, std::span<const std::uint8
         nak_.on_repair_seen(now, d.dseq);
     }
     const bool have = d.dseq < next_ || buffer_.count(d.dseq) != 0 || is_lost(d.dseq);
-    if (!have && d.dseq >= high_ && d.dseq - high_ > cfg_.max_sequence_jump) {
+    if (!have && implausible(d.dseq)) {
         ++stats_.implausible;
         return;
     }
@@ -114,7 +114,7 @@ void Receiver::on_heartbeat(Time now, const wire::Heartbeat& hb, Output& out) {
         sync_dseq_ = hb.next_dseq;
         sync_mseq_ = hb.next_mseq;
     }
-    if (hb.next_dseq > high_ && hb.next_dseq - high_ > cfg_.max_sequence_jump) {
+    if (implausible(hb.next_dseq)) {
         ++stats_.implausible;
         return;
     }
@@ -125,7 +125,7 @@ void Receiver::on_heartbeat(Time now, const wire::Heartbeat& hb, Output& out) {
 
 void Receiver::on_unavailable(Time /*now*/, const wire::Unavailable& u, Output& out) {
     // Everything below the sender's trail is gone, which covers the ranges named.
-    if (u.trail > high_ && u.trail - high_ > cfg_.max_sequence_jump) {
+    if (implausible(u.trail)) {
         ++stats_.implausible;
         return;
     }

@@ -79,6 +79,10 @@ private:
     void declare_lost(std::uint64_t first, std::uint64_t end, LossReason reason);
     void declare_below(std::uint64_t trail, LossReason reason);
     [[nodiscard]] bool is_lost(std::uint64_t seq) const noexcept;
+    /// True if `seq` lies further beyond everything known than max_sequence_jump allows.
+    [[nodiscard]] bool implausible(std::uint64_t seq) const noexcept {
+        return seq > high_ && seq - high_ > cfg_.max_sequence_jump;
+    }
     void buffer(Time now, std::uint64_t dseq, std::span<const std::uint8_t> datagram);
     void advance(Output& out);
     void process(const wire::Data& d, Output& out);
