@@ -7,11 +7,29 @@
  * This header is plain C99, usable from C++ (extern "C"), and never includes system or
  * third-party headers beyond the C standard library.
  *
- * Sections, in this fixed order: errors, library/version. (Types, callbacks, configuration,
- * context, channel, events/membership, messages and stats follow in later milestones.)
+ * Sections, in this fixed order: errors, library/version, types, callbacks, configuration,
+ * context, channel, events/membership, messages, stats.
+ *
+ * Threading rules (the short version; each function states its own):
+ *  - A context runs one event loop on one thread: its own thread (blip_context_create()), or
+ *    the caller's libuv loop in embedding mode (blip/blip_uv.h). All protocol work, socket I/O
+ *    and every callback run on that loop thread.
+ *  - blip_channel_send(), blip_channel_send_stream(), blip_channel_wait_writable(),
+ *    blip_channel_receive(), blip_channel_fd(), the stats getters and blip_channel_close() are
+ *    thread-safe: call them from any thread, concurrently. Calls that wait
+ *    (blip_channel_wait_writable(), blip_channel_receive() with a timeout) refuse to wait on
+ *    the loop thread (#BLIP_ESTATE), since the loop could then never make progress.
+ *  - A config object is not thread-safe: one thread builds it, then it may be shared read-only.
+ *  - A callback runs on the loop thread, never inside the protocol engine: it may call any
+ *    function on any channel, including blip_channel_send() and blip_channel_close() on its
+ *    own channel. It must not call blip_context_destroy() on its own context, and should return
+ *    quickly (the loop, and so repairs for every channel of the context, wait for it).
  */
 #ifndef BLIP_BLIP_H
 #define BLIP_BLIP_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 #include <blip/version.h>
 
@@ -122,6 +140,479 @@ BLIP_API const char* blip_version(void) BLIP_NOEXCEPT;
  * @since 0.1
  */
 BLIP_API int blip_version_number(void) BLIP_NOEXCEPT;
+
+/** @} */
+
+/**
+ * @defgroup types Types
+ * Opaque handles. Each is a distinct type, so a channel cannot be passed where a config is
+ * expected. Handles are checked at the boundary: a handle of the wrong kind, or one already
+ * destroyed *while its memory is still owned by Blip* (see blip_channel_close()), gives an
+ * error code, not a crash. Passing a pointer Blip never returned is undefined behaviour.
+ * @{
+ */
+
+/** A context: one event loop (and, by default, the thread running it). @since 0.1 */
+typedef struct blip_context blip_context_t;
+/** A set of channel options, filled by name before blip_channel_open(). @since 0.1 */
+typedef struct blip_config blip_config_t;
+/** One open channel: a multicast group + port + interface, sending and receiving. @since 0.1 */
+typedef struct blip_channel blip_channel_t;
+/** One received message or event taken with blip_channel_receive(). @since 0.1 */
+typedef struct blip_event blip_event_t;
+
+/** @} */
+
+/**
+ * @defgroup events Events and messages
+ * Everything a channel reports arrives as an event: delivered messages (#BLIP_EVENT_MESSAGE),
+ * losses, membership changes and local problems. The numbers are part of the ABI and never
+ * reused; new types may be added, so ignore types you do not know.
+ * @{
+ */
+
+#define BLIP_EVENT_MESSAGE 1 /**< A message, delivered exactly once and in order per sender stream. */
+/** Messages [sequence, sequence + count) of a sender stream will never arrive; `reason` says
+ *  why. With `open_ended` set the loss runs to the unknown end of a vanished stream and
+ *  `count` is 0. Delivery continues after a loss. */
+#define BLIP_EVENT_LOSS 2
+#define BLIP_EVENT_SENDER_NEW 3       /**< First packet heard from a sender stream. */
+/** A known node (same node id) came back with a new session: it restarted. `old_session_id`
+ *  is the session that ended. */
+#define BLIP_EVENT_SENDER_RESTARTED 4
+#define BLIP_EVENT_SENDER_INACTIVE 5 /**< Nothing heard from the sender for `sender_timeout_ms`. */
+#define BLIP_EVENT_SENDER_ACTIVE 6   /**< An inactive sender was heard again. */
+#define BLIP_EVENT_SENDER_REMOVED 7  /**< A silent sender's state was freed (`sender_forget_ms`). */
+/** This receiver fell behind: its receive queue was full, so messages [sequence, sequence +
+ *  count) of this sender stream, although received, were dropped locally. Raise
+ *  `receive_queue_messages` / `receive_queue_bytes` or read faster. Never happens in callback
+ *  mode (there is no queue). */
+#define BLIP_EVENT_OVERRUN 8
+/** The socket reported an error: `error` is a BLIP_E* code and `text` says what failed. At
+ *  most one per second per channel; `suppressed` counts those not reported since the last. */
+#define BLIP_EVENT_SOCKET_ERROR 9
+/** A non-fatal problem found at open, e.g. a socket buffer the kernel clamped (the text names
+ *  the sysctl to raise). Queued before any other event of the channel. */
+#define BLIP_EVENT_WARNING 10
+
+#define BLIP_LOSS_LEFT_WINDOW 1 /**< The sender no longer held the data (its window moved on). */
+#define BLIP_LOSS_SENDER_GONE 2 /**< The sender restarted or went silent while data was missing. */
+#define BLIP_LOSS_GAVE_UP 3     /**< Repair requests went unanswered `nak_max_retries` times. */
+#define BLIP_LOSS_REJECTED 4    /**< Above a local limit (e.g. `max_message_size`), or malformed. */
+
+/**
+ * What an event carries; versioned by its first member.
+ *
+ * Filled by blip_event_get_info() and passed to callbacks. A field is valid only if it lies
+ * within `size` bytes (fields are only ever added at the end), so code built against a newer
+ * header checks `size` before reading a newer field. Fields that do not apply to an event type
+ * are 0 / NULL.
+ * @since 0.1
+ */
+typedef struct blip_event_info {
+    size_t size;                 /**< Size of this struct as filled, in bytes. */
+    int type;                    /**< BLIP_EVENT_* */
+    int reason;                  /**< #BLIP_EVENT_LOSS: a BLIP_LOSS_* reason. */
+    uint64_t node_id;            /**< The sender's node id (all but WARNING, SOCKET_ERROR). */
+    uint64_t session_id;         /**< The sender's session (random per sender start). */
+    uint32_t stream_id;          /**< The sender's stream. */
+    int open_ended;              /**< #BLIP_EVENT_LOSS: 1 if the loss has no known end. */
+    uint64_t sequence;           /**< MESSAGE: its sequence number; LOSS/OVERRUN: the first. */
+    uint64_t count;              /**< LOSS/OVERRUN: how many messages. */
+    uint64_t old_session_id;     /**< SENDER_RESTARTED: the session that ended. */
+    const void* data;            /**< MESSAGE: the payload (NULL when empty). */
+    size_t length;               /**< MESSAGE: payload length in bytes. */
+    int error;                   /**< SOCKET_ERROR: a BLIP_E* code. */
+    const char* text;            /**< SOCKET_ERROR, WARNING: what happened, NUL-terminated. */
+    uint64_t suppressed;         /**< SOCKET_ERROR: similar errors not reported since the last. */
+} blip_event_info_t;
+
+/**
+ * Names an event type, e.g. "message", "loss", "sender_new".
+ * @param type  a BLIP_EVENT_* value; others give "unknown".
+ * @return a static string, never NULL. @par Thread safety Thread-safe. @since 0.1
+ */
+BLIP_API const char* blip_event_type_name(int type) BLIP_NOEXCEPT;
+
+/**
+ * Names a loss reason, e.g. "left_window", "sender_gone", "gave_up", "rejected".
+ * @param reason  a BLIP_LOSS_* value; others give "unknown".
+ * @return a static string, never NULL. @par Thread safety Thread-safe. @since 0.1
+ */
+BLIP_API const char* blip_loss_reason_name(int reason) BLIP_NOEXCEPT;
+
+/**
+ * Describes an event taken with blip_channel_receive().
+ *
+ * @param ev    the event.
+ * @param info  filled with the event's fields; set `info->size = sizeof *info` first. Blip
+ *              writes at most that many bytes and sets `size` to what it filled. Pointers in
+ *              it (`data`, `text`) stay valid until blip_event_free(ev).
+ * @return #BLIP_OK; #BLIP_EINVAL for NULL arguments, a handle that is not an event, or a
+ *         `size` smaller than the first version of the struct (through `suppressed`).
+ * @par Thread safety Safe to call concurrently on distinct events. @since 0.1
+ */
+BLIP_API int blip_event_get_info(const blip_event_t* ev, blip_event_info_t* info) BLIP_NOEXCEPT;
+
+/**
+ * Frees an event taken with blip_channel_receive(), with its payload. Events outlive their
+ * channel and context; free each exactly once.
+ * @return #BLIP_OK; #BLIP_EINVAL for NULL or a handle that is not a live event.
+ * @par Thread safety Any thread. @since 0.1
+ */
+BLIP_API int blip_event_free(blip_event_t* ev) BLIP_NOEXCEPT;
+
+/** @} */
+
+/**
+ * @defgroup callbacks Callbacks
+ * @{
+ */
+
+/**
+ * Receives a channel's events in callback mode (see blip_config_set_callback()).
+ *
+ * Runs on the context's loop thread, one call at a time per context, never inside the
+ * protocol engine. It may call any Blip function except blip_context_destroy() on its own
+ * context, including blip_channel_send() and blip_channel_close() on `ch` (after which no
+ * further callback for `ch` runs). `info` and the memory it points to are valid only during
+ * the call: copy what you keep.
+ *
+ * @param user  the pointer given to blip_config_set_callback().
+ * @param ch    the channel the event belongs to.
+ * @param info  the event.
+ * @since 0.1
+ */
+typedef void (*blip_event_fn)(void* user, blip_channel_t* ch, const blip_event_info_t* info);
+
+/** @} */
+
+/**
+ * @defgroup config Configuration
+ * A channel's options, set by name with one setter per value type, so that new options add no
+ * symbols. Every option may also be set as text with blip_config_set_string() (handy for
+ * command lines: "ttl" = "4"). Unknown names, wrong types and out-of-range values are refused
+ * with #BLIP_EINVAL (#BLIP_ENOTSUP for an unknown name) and a message from
+ * blip_config_error().
+ *
+ * Required: `group`, `port`, `interface`. Everything else has a default meant for a LAN.
+ *
+ * | name | type | default | meaning |
+ * |------|------|---------|---------|
+ * | group | string | (required) | multicast group: "239.1.2.3", "ff12::1", "ff02::1%eth0" (IPv6 scope by name or index) |
+ * | port | int 1..65535 | (required) | UDP port |
+ * | interface | string | (required) | interface by name ("eth0"), index ("2") or address ("10.0.0.5"); no default on purpose: a guessed interface is the classic silent multicast failure |
+ * | ttl | int 0..255 | 1 | IPv4 TTL / IPv6 hop limit (1 = this link only) |
+ * | loopback | bool | 1 | other processes on this host hear our datagrams |
+ * | reuse_port | bool | 1 | several processes may bind the same group and port |
+ * | recv_buffer | int bytes | 0 | SO_RCVBUF request (0 = kernel default); a clamped request gives a #BLIP_EVENT_WARNING |
+ * | send_buffer | int bytes | 0 | SO_SNDBUF request (0 = kernel default); idem |
+ * | datagram_size | int 128..65000 | 1400 | largest UDP payload sent |
+ * | max_message_size | int bytes | 16777216 | largest message sent or reassembled |
+ * | stream | int 0..2^32-1 | 0 | stream that blip_channel_send() uses |
+ * | accept_streams | string | "" | comma-separated stream ids to receive, "" = all |
+ * | window_bytes | int | 67108864 | retransmit window: bytes kept for repair |
+ * | window_messages | int | 1048576 | retransmit window: messages kept for repair |
+ * | send_queue_bytes | int | 67108864 | accepted but unsent bytes before send returns #BLIP_EAGAIN |
+ * | send_queue_messages | int | 1048576 | accepted but unsent messages, idem |
+ * | rate_limit | int bytes/s | 0 | original data rate, 0 = unlimited |
+ * | repair_rate | int bytes/s | 104857600 | repair rate (bounds what a NAK storm can cost) |
+ * | repair_burst | int bytes | 262144 | repair burst |
+ * | repair_holdoff_us | int | 250 | a datagram repaired this recently is not repaired again |
+ * | heartbeat_min_us | int | 200 | first idle heartbeat (then doubling) |
+ * | heartbeat_max_us | int | 1000000 | longest idle heartbeat interval |
+ * | join | string | "next" | late join: "next" (from the next message heard) or "recover" (all the sender still holds) |
+ * | reorder_buffer_bytes | int | 33554432 | out-of-order bytes buffered per sender stream |
+ * | nak_delay_min_us | int | 20 | shortest wait before a NAK |
+ * | nak_backoff_us | int | 500 | random extra wait before a NAK (suppression window) |
+ * | repair_timeout_us | int | 1000 | wait for a repair before NAKing again (doubles) |
+ * | nak_retry_max_us | int | 100000 | longest wait between NAKs for one gap |
+ * | nak_max_retries | int | 30 | NAKs per gap before it is reported lost |
+ * | sender_timeout_ms | int | 5000 | silence before a sender is inactive (its gaps lost) |
+ * | sender_forget_ms | int | 60000 | silence before a sender's state is freed |
+ * | max_senders | int | 4096 | remote sender streams tracked at most |
+ * | receive_queue_messages | int | 65536 | pull mode: queued events before #BLIP_EVENT_OVERRUN |
+ * | receive_queue_bytes | int | 134217728 | pull mode: queued payload bytes, idem |
+ * | node_id | int or string (decimal/0x hex) | 0 | this node's stable identity; 0 = random per open |
+ * | node_name | string | "" | sets node_id to a 64-bit hash of the name (e.g. "host/service") |
+ * | seed | int | 0 | seed of NAK timing and ids; 0 = from the system (set only for reproducible tests) |
+ * | inject_loss | double 0..1 | 0 | **testing and demos only**: drop this fraction of received datagrams |
+ * | inject_seed | int | 1 | seed of the inject_loss choice |
+ *
+ * Identity: a receiver tells a sender's restart (#BLIP_EVENT_SENDER_RESTARTED) from a new
+ * sender by its node id. The default (random per open) is unique but changes on restart; give
+ * `node_id` or `node_name` to make restarts visible. Two live channels must never share a node
+ * id on one group.
+ * @{
+ */
+
+/**
+ * Creates a config with every option at its default.
+ * @param out  receives the config; unchanged on failure.
+ * @return #BLIP_OK; #BLIP_EINVAL (NULL out); #BLIP_ENOMEM.
+ * @par Thread safety Any thread. @since 0.1
+ */
+BLIP_API int blip_config_create(blip_config_t** out) BLIP_NOEXCEPT;
+
+/**
+ * Destroys a config. Channels opened with it keep their own copy of the options.
+ * @return #BLIP_OK; #BLIP_EINVAL for NULL or a handle that is not a live config.
+ * @par Thread safety Not concurrently with other calls on the same config. @since 0.1
+ */
+BLIP_API int blip_config_destroy(blip_config_t* cfg) BLIP_NOEXCEPT;
+
+/**
+ * Sets an option from text; works for options of every type ("1400", "0x1f", "true", "0.1").
+ * @param cfg    the config.
+ * @param name   the option's name (see the table above).
+ * @param value  NUL-terminated; copied.
+ * @return #BLIP_OK; #BLIP_ENOTSUP (unknown name); #BLIP_EINVAL (NULL argument, text that does
+ *         not parse, value out of range); #BLIP_ENOMEM. On failure the option keeps its value
+ *         and blip_config_error() says why.
+ * @par Thread safety Not concurrently with other calls on the same config. @since 0.1
+ */
+BLIP_API int blip_config_set_string(blip_config_t* cfg, const char* name,
+                                    const char* value) BLIP_NOEXCEPT;
+
+/**
+ * Sets an integer option (also accepted by bool options as 0/1 and double options).
+ * @return as blip_config_set_string(); #BLIP_EINVAL also for a string-typed option other than
+ *         `node_id`. @par Thread safety As blip_config_set_string(). @since 0.1
+ */
+BLIP_API int blip_config_set_int(blip_config_t* cfg, const char* name,
+                                 int64_t value) BLIP_NOEXCEPT;
+
+/**
+ * Sets a floating-point option (NaN is out of every range).
+ * @return as blip_config_set_string(); #BLIP_EINVAL also for a non-double option.
+ * @par Thread safety As blip_config_set_string(). @since 0.1
+ */
+BLIP_API int blip_config_set_double(blip_config_t* cfg, const char* name,
+                                    double value) BLIP_NOEXCEPT;
+
+/**
+ * Sets a boolean option: 0 is false, any other value true.
+ * @return as blip_config_set_string(); #BLIP_EINVAL also for a non-bool option.
+ * @par Thread safety As blip_config_set_string(). @since 0.1
+ */
+BLIP_API int blip_config_set_bool(blip_config_t* cfg, const char* name, int value) BLIP_NOEXCEPT;
+
+/**
+ * Selects callback mode: every event of channels opened with this config goes to `fn` on the
+ * loop thread, and blip_channel_receive() is refused with #BLIP_ESTATE. Without a callback
+ * (the default, or `fn` NULL) events queue for blip_channel_receive().
+ * @param fn    the callback, or NULL for pull mode.
+ * @param user  passed to `fn` unchanged; Blip never dereferences it.
+ * @return #BLIP_OK; #BLIP_EINVAL for a NULL or dead config.
+ * @par Thread safety As blip_config_set_string(). @since 0.1
+ */
+BLIP_API int blip_config_set_callback(blip_config_t* cfg, blip_event_fn fn,
+                                      void* user) BLIP_NOEXCEPT;
+
+/**
+ * Says why the last failed call that took this config (a setter or blip_channel_open()) failed,
+ * e.g. "option 'ttl': 300 is out of range 0..255" or "interface 'eth9': no such interface;
+ * interfaces: lo (1, 127.0.0.1, ::1), eth0 (2, 10.0.0.5)".
+ * @return a NUL-terminated string owned by the config, valid until the next call on it; ""
+ *         after a success or for a NULL config. Never NULL.
+ * @par Thread safety As blip_config_set_string(). @since 0.1
+ */
+BLIP_API const char* blip_config_error(const blip_config_t* cfg) BLIP_NOEXCEPT;
+
+/** @} */
+
+/**
+ * @defgroup context Context
+ * A context owns an event loop and the channels on it. blip_context_create() starts a thread
+ * that runs the loop; the embedding API (blip/blip_uv.h) runs it on the caller's libuv loop
+ * instead.
+ * @{
+ */
+
+/**
+ * Creates a context and starts its loop thread.
+ * @param out  receives the context; unchanged on failure.
+ * @return #BLIP_OK; #BLIP_EINVAL (NULL out); #BLIP_ENOMEM; #BLIP_EIO (no thread or loop).
+ * @par Thread safety Any thread. @since 0.1
+ */
+BLIP_API int blip_context_create(blip_context_t** out) BLIP_NOEXCEPT;
+
+/**
+ * Closes every channel of the context (as blip_channel_close()), stops the loop thread and
+ * frees everything, including the handles of closed channels. Events already taken with
+ * blip_channel_receive() stay valid. Using the context or its channels afterwards is undefined.
+ * @return #BLIP_OK; #BLIP_EINVAL for NULL or a handle that is not a live context;
+ *         #BLIP_ESTATE when called from the context's own loop thread (from a callback).
+ * @par Thread safety Any thread but the loop thread; not concurrently with other calls on this
+ *      context or its channels. @since 0.1
+ */
+BLIP_API int blip_context_destroy(blip_context_t* ctx) BLIP_NOEXCEPT;
+
+/** @} */
+
+/**
+ * @defgroup channel Channel
+ * @{
+ */
+
+/**
+ * Opens a channel: validates the config, resolves the interface, binds and joins the group,
+ * and starts sending heartbeats and receiving.
+ * @param ctx  the context whose loop runs the channel.
+ * @param cfg  the options; copied (the config may be destroyed afterwards).
+ * @param out  receives the channel; unchanged on failure.
+ * @return #BLIP_OK; #BLIP_EINVAL (NULL argument, missing or inconsistent option, group not
+ *         multicast); #BLIP_ENODEV / #BLIP_EADDRNOTAVAIL (interface unknown, ambiguous, down or
+ *         without an address of the group's family; the message lists the candidates);
+ *         #BLIP_EADDRINUSE (group and port taken and `reuse_port` off here or there);
+ *         #BLIP_ENOMEM; #BLIP_EIO; #BLIP_ECLOSED (context being destroyed). The message is in
+ *         blip_config_error(cfg). On failure no callback is ever called.
+ * @par Thread safety Any thread (the config not concurrently modified). @since 0.1
+ */
+BLIP_API int blip_channel_open(blip_context_t* ctx, blip_config_t* cfg,
+                               blip_channel_t** out) BLIP_NOEXCEPT;
+
+/**
+ * Closes a channel: leaves the group and closes the socket. Messages still queued to send are
+ * discarded (use blip_channel_wait_sent() first to send them); receivers may still lose the
+ * tail if they needed repairs. After it returns no callback for this channel runs again (when
+ * called from inside a callback, none after that callback returns), and events not yet taken
+ * with blip_channel_receive() are freed.
+ *
+ * The handle itself stays valid, closed, until blip_context_destroy(): any call on it then
+ * gives #BLIP_ECLOSED, including a second close.
+ * @return #BLIP_OK; #BLIP_EINVAL (NULL or not a channel); #BLIP_ECLOSED (already closed).
+ * @par Thread safety Any thread, including the loop thread inside a callback. @since 0.1
+ */
+BLIP_API int blip_channel_close(blip_channel_t* ch) BLIP_NOEXCEPT;
+
+/**
+ * Sends a copy of a message on the channel's `stream`, as blip_channel_send_stream().
+ * @since 0.1
+ */
+BLIP_API int blip_channel_send(blip_channel_t* ch, const void* data, size_t len,
+                               uint64_t* seq) BLIP_NOEXCEPT;
+
+/**
+ * Sends a copy of a message on a stream. Returns as soon as the message is queued; it is
+ * transmitted by the loop thread, batched with others sent meanwhile. Never drops silently:
+ * either it is accepted (and then retransmitted on request while in the retransmit window) or
+ * an error says why not.
+ * @param ch      the channel.
+ * @param stream  the stream id (receivers may filter on it with `accept_streams`).
+ * @param data    the message; may be NULL when `len` is 0.
+ * @param len     its size; at most `max_message_size`.
+ * @param seq     may be NULL; receives the message's sequence number in its stream (0, 1, 2...
+ *                per stream and sender start), as receivers will see it.
+ * @return #BLIP_OK; #BLIP_EAGAIN (send queue full: retry after blip_channel_wait_writable());
+ *         #BLIP_EMSGSIZE (`len` above `max_message_size`); #BLIP_EINVAL (NULL channel, or NULL
+ *         data with len > 0); #BLIP_ECLOSED (channel closed); #BLIP_ENOMEM.
+ * @par Thread safety Any thread, concurrently; messages sent from one thread keep their order.
+ * @since 0.1
+ */
+BLIP_API int blip_channel_send_stream(blip_channel_t* ch, uint32_t stream, const void* data,
+                                      size_t len, uint64_t* seq) BLIP_NOEXCEPT;
+
+/**
+ * Waits until the send queue has room again (it drains as the loop thread transmits, at
+ * `rate_limit` if set). Use after #BLIP_EAGAIN.
+ * @param timeout_ms  longest wait; negative waits forever, 0 only checks.
+ * @return #BLIP_OK (the queue is below its limits); #BLIP_ETIMEDOUT; #BLIP_ECLOSED (closed
+ *         before or during the wait); #BLIP_ESTATE (called on the loop thread); #BLIP_EINVAL.
+ * @par Thread safety Any thread but the loop thread. @since 0.1
+ */
+BLIP_API int blip_channel_wait_writable(blip_channel_t* ch, int timeout_ms) BLIP_NOEXCEPT;
+
+/**
+ * Waits until every message sent so far has been transmitted at least once (the send queue is
+ * empty). The retransmit window still holds them for repair afterwards: to give slow receivers
+ * time to repair before closing, keep the channel open a little longer.
+ * @param timeout_ms  longest wait; negative waits forever, 0 only checks.
+ * @return as blip_channel_wait_writable(). @par Thread safety As blip_channel_wait_writable().
+ * @since 0.1
+ */
+BLIP_API int blip_channel_wait_sent(blip_channel_t* ch, int timeout_ms) BLIP_NOEXCEPT;
+
+/**
+ * Takes the next message or event queued on a pull-mode channel (no callback configured).
+ * @param timeout_ms  longest wait; negative waits forever; 0 does not wait.
+ * @param ev          receives the event; free it with blip_event_free().
+ * @return #BLIP_OK; #BLIP_EAGAIN (nothing queued, `timeout_ms` 0); #BLIP_ETIMEDOUT;
+ *         #BLIP_ECLOSED (the channel was closed, before or during the wait); #BLIP_ESTATE
+ *         (callback mode, or a wait on the loop thread); #BLIP_EINVAL.
+ * @par Thread safety Any thread, concurrently (each event goes to one caller). @since 0.1
+ */
+BLIP_API int blip_channel_receive(blip_channel_t* ch, int timeout_ms,
+                                  blip_event_t** ev) BLIP_NOEXCEPT;
+
+/**
+ * A file descriptor that is readable exactly while events are queued for
+ * blip_channel_receive() (level-triggered): add it to poll/epoll/select or another event loop,
+ * then call blip_channel_receive() with timeout 0 until #BLIP_EAGAIN. Do not read, write or
+ * close it; it is valid until the channel is closed.
+ * @param fd  receives the descriptor.
+ * @return #BLIP_OK; #BLIP_ESTATE (callback mode); #BLIP_ECLOSED; #BLIP_EINVAL.
+ * @par Thread safety Any thread. @since 0.1
+ */
+BLIP_API int blip_channel_fd(blip_channel_t* ch, int* fd) BLIP_NOEXCEPT;
+
+/**
+ * This channel's node id (as receivers see it in #blip_event_info_t::node_id) and session id.
+ * @param node_id     may be NULL.
+ * @param session_id  may be NULL.
+ * @return #BLIP_OK; #BLIP_ECLOSED; #BLIP_EINVAL. @par Thread safety Any thread. @since 0.1
+ */
+BLIP_API int blip_channel_identity(blip_channel_t* ch, uint64_t* node_id,
+                                   uint64_t* session_id) BLIP_NOEXCEPT;
+
+/** @} */
+
+/**
+ * @defgroup stats Statistics
+ * Counters by name, so new counters add no symbols. Names are listed by blip_stat_name().
+ * Channel counters sum every stream this channel sends and every remote sender stream it
+ * tracks now; remote counters are per sender stream (node id + stream id).
+ * @{
+ */
+
+#define BLIP_STATS_CHANNEL 0 /**< Scope of blip_channel_stat(). */
+#define BLIP_STATS_REMOTE 1  /**< Scope of blip_channel_remote_stat(). */
+
+/**
+ * Enumerates counter names.
+ * @param scope  #BLIP_STATS_CHANNEL or #BLIP_STATS_REMOTE.
+ * @param index  0, 1, 2, ...
+ * @param name   receives a static string.
+ * @return #BLIP_OK; #BLIP_EINVAL (bad scope, NULL name, or `index` past the last name: stop).
+ * @par Thread safety Thread-safe. @since 0.1
+ */
+BLIP_API int blip_stat_name(int scope, size_t index, const char** name) BLIP_NOEXCEPT;
+
+/**
+ * Reads one channel counter, e.g. "messages_sent", "naks_sent", "kernel_drops".
+ * @return #BLIP_OK; #BLIP_ENOTSUP (unknown name); #BLIP_ECLOSED; #BLIP_EINVAL.
+ * @par Thread safety Any thread (waits briefly for the loop thread's state lock). @since 0.1
+ */
+BLIP_API int blip_channel_stat(blip_channel_t* ch, const char* name,
+                               uint64_t* value) BLIP_NOEXCEPT;
+
+/**
+ * Lists the remote sender streams the channel tracks now.
+ * @param node_ids, stream_ids  arrays of `capacity` entries (may be NULL when 0).
+ * @param count  receives how many there are (possibly more than `capacity`; then only
+ *               `capacity` are written: call again with larger arrays).
+ * @return #BLIP_OK; #BLIP_ECLOSED; #BLIP_EINVAL. @par Thread safety Any thread. @since 0.1
+ */
+BLIP_API int blip_channel_remotes(blip_channel_t* ch, uint64_t* node_ids, uint32_t* stream_ids,
+                                  size_t capacity, size_t* count) BLIP_NOEXCEPT;
+
+/**
+ * Reads one counter of a remote sender stream, e.g. "messages", "repairs", "naks_sent".
+ * @return #BLIP_OK; #BLIP_ENOTSUP (unknown name); #BLIP_EADDRNOTAVAIL (no such sender stream
+ *         tracked); #BLIP_ECLOSED; #BLIP_EINVAL. @par Thread safety Any thread. @since 0.1
+ */
+BLIP_API int blip_channel_remote_stat(blip_channel_t* ch, uint64_t node_id, uint32_t stream_id,
+                                      const char* name, uint64_t* value) BLIP_NOEXCEPT;
 
 /** @} */
 
