@@ -5,9 +5,14 @@
 #include <blip/blip.h>
 
 #include <new>
+#include <optional>
 #include <random>
 #include <stdexcept>
+#include <string>
+#include <thread>
 #include <utility>
+
+#include "common/errors.h"
 
 namespace blip::io {
 
@@ -37,17 +42,21 @@ int map_status(proto::Status s) noexcept {
     return BLIP_EINTERNAL;
 }
 
-// Marks the endpoint as busy for the guard's lifetime, so that a callback reaching back into
-// the driver is refused instead of re-entering the endpoint mid-update.
+// Holds the driver's lock and marks this thread as inside the endpoint for the guard's lifetime,
+// so that a callback reaching back into the driver is refused instead of re-entering the
+// endpoint mid-update (or deadlocking on the lock).
 class CoreGuard {
 public:
-    explicit CoreGuard(bool& flag) noexcept : flag_(flag) { flag_ = true; }
-    ~CoreGuard() { flag_ = false; }
+    CoreGuard(std::mutex& mu, std::atomic<std::thread::id>& owner) : lock_(mu), owner_(owner) {
+        owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+    }
+    ~CoreGuard() { owner_.store(std::thread::id{}, std::memory_order_relaxed); }
     CoreGuard(const CoreGuard&) = delete;
     CoreGuard& operator=(const CoreGuard&) = delete;
 
 private:
-    bool& flag_;
+    std::unique_lock<std::mutex> lock_;
+    std::atomic<std::thread::id>& owner_;
 };
 
 void add(proto::SenderStats& a, const proto::SenderStats& b) noexcept {
@@ -151,6 +160,13 @@ int ChannelDriver::open(uv_loop_t* loop, const DriverOptions& opts, std::string*
 
     // The socket first: the timer cannot fail to initialise, so a failed open leaves nothing
     // of ours to close.
+    // Errors no call returns (a failed receive, a queued send failing later) arrive outside
+    // the core, so the owner's staged work is handed on right after.
+    socket_.on_error = [this](int code, const std::string& what) {
+        if (state_ != State::kOpen || !on_socket_error) return;
+        on_socket_error(code, what);
+        core_done();
+    };
     const int rc = socket_.open(
         loop, opts.udp, [this](std::span<const std::uint8_t> d) { on_datagram(d); }, &udp_info_,
         err);
@@ -170,33 +186,95 @@ int ChannelDriver::open(uv_loop_t* loop, const DriverOptions& opts, std::string*
     return BLIP_OK;
 }
 
-int ChannelDriver::send(std::uint32_t stream, std::span<const std::uint8_t> data,
-                        std::uint64_t* mseq) {
-    if (state_ == State::kClosed) return BLIP_ECLOSED;
-    if (state_ != State::kOpen) return BLIP_ESTATE;
-    if (in_core_) return BLIP_ESTATE;  // from inside on_message/on_event: see the header
+bool ChannelDriver::in_core_on_this_thread() const noexcept {
+    return core_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id();
+}
+
+int ChannelDriver::enqueue(std::uint32_t stream, std::span<const std::uint8_t> data,
+                           std::uint64_t* mseq) {
+    if (in_core_on_this_thread()) return BLIP_ESTATE;  // from inside a callback: see the header
     proto::Status st;
     {
-        CoreGuard guard(in_core_);
-        const proto::Time now = clock_now();
-        st = endpoint_->send(now, stream, data, mseq);
-        if (st == proto::Status::kOk) {
-            streams_.insert(stream);
-            endpoint_->flush(now);
+        CoreGuard guard(mu_, core_thread_);
+        if (state_ == State::kClosed) return BLIP_ECLOSED;
+        if (state_ != State::kOpen) return BLIP_ESTATE;
+        try {
+            st = endpoint_->send(clock_now(), stream, data, mseq);
+            if (st == proto::Status::kOk) streams_.insert(stream);
+        } catch (const std::bad_alloc&) {
+            return BLIP_ENOMEM;
         }
     }
-    rearm();
     return map_status(st);
 }
 
+int ChannelDriver::send(std::uint32_t stream, std::span<const std::uint8_t> data,
+                        std::uint64_t* mseq) {
+    const int rc = enqueue(stream, data, mseq);
+    if (rc == BLIP_OK) flush();
+    return rc;
+}
+
+void ChannelDriver::flush() {
+    if (state_ != State::kOpen || in_core_on_this_thread()) return;
+    {
+        CoreGuard guard(mu_, core_thread_);
+        endpoint_->flush(clock_now());
+    }
+    rearm();
+    core_done();
+}
+
+void ChannelDriver::core_done() {
+    if (state_ == State::kOpen && on_core_done) on_core_done();
+}
+
+bool ChannelDriver::writable() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!endpoint_) return false;
+    const proto::SenderConfig& cfg = endpoint_->config().sender;
+    for (std::uint32_t stream : streams_) {
+        const proto::Sender* snd = endpoint_->sender(stream);
+        if (snd == nullptr) continue;
+        if (snd->queued_bytes() >= cfg.queue_max_bytes ||
+            snd->queued_messages() >= cfg.queue_max_messages) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool ChannelDriver::all_sent() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!endpoint_) return true;
+    for (std::uint32_t stream : streams_) {
+        const proto::Sender* snd = endpoint_->sender(stream);
+        if (snd != nullptr && snd->queued_messages() > 0) return false;
+    }
+    return true;
+}
+
+void ChannelDriver::inspect(const std::function<void(const proto::Endpoint&)>& fn) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (endpoint_) fn(*endpoint_);
+}
+
+std::optional<std::uint64_t> ChannelDriver::kernel_drops() const { return socket_.kernel_drops(); }
+
 void ChannelDriver::close(std::function<void()> done) {
+    std::unique_lock<std::mutex> lock(mu_, std::defer_lock);
+    // From inside a callback this thread already holds the lock (state_ is then only read by
+    // the loop thread and by enqueue() under the lock it waits for).
+    if (!in_core_on_this_thread()) lock.lock();
     if (state_ != State::kOpen) {
         // Never opened, or already closed (the first close's `done` is still pending).
         state_ = State::kClosed;
+        if (lock.owns_lock()) lock.unlock();
         if (done) done();
         return;
     }
     state_ = State::kClosed;
+    if (lock.owns_lock()) lock.unlock();
     auto* join = new CloseJoin;
     join->done = std::move(done);
     uv_timer_stop(timer_);
@@ -216,10 +294,11 @@ void ChannelDriver::on_timer_cb(uv_timer_t* t) noexcept {
     auto* self = static_cast<ChannelDriver*>(t->data);
     if (self->state_ != State::kOpen) return;
     {
-        CoreGuard guard(self->in_core_);
+        CoreGuard guard(self->mu_, self->core_thread_);
         self->endpoint_->on_timer(clock_now());
     }
     self->rearm();
+    self->core_done();
 }
 
 void ChannelDriver::on_datagram(std::span<const std::uint8_t> datagram) {
@@ -229,10 +308,11 @@ void ChannelDriver::on_datagram(std::span<const std::uint8_t> datagram) {
         return;
     }
     {
-        CoreGuard guard(in_core_);
+        CoreGuard guard(mu_, core_thread_);
         endpoint_->on_datagram(clock_now(), datagram);
     }
     rearm();
+    core_done();
 }
 
 void ChannelDriver::rearm() {
@@ -240,7 +320,7 @@ void ChannelDriver::rearm() {
     proto::Time now = clock_now();
     proto::Time deadline;
     {
-        CoreGuard guard(in_core_);
+        CoreGuard guard(mu_, core_thread_);
         deadline = endpoint_->next_deadline(now);
     }
     if (deadline == proto::kNever) {
@@ -262,6 +342,7 @@ void ChannelDriver::send_datagram(std::span<const std::uint8_t> datagram) {
         ++send_dropped_;  // the protocol sees it as a lost datagram and repairs it
     } else if (rc != BLIP_OK) {
         ++send_failures_;
+        if (on_socket_error) on_socket_error(rc, std::string("send: ") + error_message(rc));
     }
 }
 
@@ -274,6 +355,7 @@ void ChannelDriver::event(const proto::Event& ev) {
 }
 
 DriverStats ChannelDriver::stats() const {
+    std::lock_guard<std::mutex> lock(mu_);
     DriverStats s;
     if (endpoint_) {
         s.endpoint = endpoint_->stats();
@@ -291,6 +373,7 @@ DriverStats ChannelDriver::stats() const {
 }
 
 std::uint64_t ChannelDriver::node_id() const noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
     return endpoint_ ? endpoint_->node_id() : 0;
 }
 

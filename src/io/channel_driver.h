@@ -1,15 +1,20 @@
 // Drives one sans-I/O proto::Endpoint with real time (uv_hrtime), one UdpSocket and one uv timer
-// on a caller's libuv loop. Single-threaded: no app thread, no uv_async (a later layer adds them).
+// on a caller's libuv loop. Loop-thread driven; enqueue() and the read-only queries may also be
+// called from other threads (a lock guards the endpoint). Waking the loop is the owner's job.
 #pragma once
 
 #include <uv.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
+#include <thread>
 
 #include "io/udp_socket.h"
 #include "proto/config.h"
@@ -58,7 +63,10 @@ struct DriverStats {
 /// callbacks (messages, events). After every input the timer is re-armed to the endpoint's next
 /// deadline.
 ///
-/// Threading: every member, and every callback, runs on the loop's thread.
+/// Threading: every member and callback runs on the loop's thread, except enqueue(), stats(),
+/// writable(), all_sent() and inspect(), which may be called from any thread: a mutex guards
+/// the endpoint. Callbacks (on_message, on_event, on_socket_error) run with that mutex held;
+/// on_core_done runs after it is released.
 ///
 /// Callbacks and reentrancy: on_message and on_event are called from INSIDE the endpoint (while
 /// it processes a datagram, a timer or a send), so the owner must not call back into this driver
@@ -72,6 +80,12 @@ class ChannelDriver : private proto::Output {
 public:
     std::function<void(const proto::MessageInfo&, std::span<const std::uint8_t>)> on_message;
     std::function<void(const proto::Event&)> on_event;
+    /// A socket error no call returned (rate-limiting is the owner's job). Inside the core.
+    std::function<void(int code, const std::string& what)> on_socket_error;
+    /// Runs on the loop thread after every batch of endpoint work (a datagram, a timer, a
+    /// send or flush), outside the core and its lock: the place to hand staged messages to
+    /// an application, which may then call send() or close().
+    std::function<void()> on_core_done;
 
     ChannelDriver() = default;
     ChannelDriver(const ChannelDriver&) = delete;
@@ -95,6 +109,25 @@ public:
     ///         inside on_message/on_event); BLIP_ECLOSED (after close()).
     int send(std::uint32_t stream, std::span<const std::uint8_t> data, std::uint64_t* mseq);
 
+    /// As send() but only queues: nothing is transmitted until flush() runs on the loop thread.
+    /// Any thread. Same return codes (BLIP_ESTATE from inside a callback of this driver).
+    int enqueue(std::uint32_t stream, std::span<const std::uint8_t> data, std::uint64_t* mseq);
+
+    /// Transmits what enqueue() queued (loop thread). No-op unless open.
+    void flush();
+
+    /// True if every local stream's send queue is below its limits (send would not fail with
+    /// BLIP_EAGAIN for a small message). Any thread.
+    [[nodiscard]] bool writable() const;
+    /// True if no local stream has queued, untransmitted messages. Any thread.
+    [[nodiscard]] bool all_sent() const;
+    /// Calls `fn` with the endpoint under the driver's lock (no-op before open). Any thread;
+    /// `fn` must not call back into the driver.
+    void inspect(const std::function<void(const proto::Endpoint&)>& fn) const;
+    /// The socket's kernel drop counter (see UdpSocket::kernel_drops()). Loop thread, or any
+    /// thread while the owner guarantees the driver is not being closed.
+    [[nodiscard]] std::optional<std::uint64_t> kernel_drops() const;
+
     /// Stops the timer and closes timer and socket; nothing is delivered after this returns.
     /// `done` (may be empty) runs once both handles' close callbacks have run, or at once if the
     /// driver was never opened or is already closed. Keep the driver alive until `done` runs: that
@@ -103,7 +136,7 @@ public:
     void close(std::function<void()> done);
 
     [[nodiscard]] bool is_open() const noexcept { return state_ == State::kOpen; }
-    /// Endpoint, socket and driver counters; still readable after close().
+    /// Endpoint, socket and driver counters; still readable after close(). Any thread.
     [[nodiscard]] DriverStats stats() const;
     /// Buffer sizes and warnings from opening the socket.
     [[nodiscard]] const UdpInfo& udp_info() const noexcept { return udp_info_; }
@@ -126,7 +159,15 @@ private:
     static void on_timer_closed(uv_handle_t* h) noexcept;
 
     State state_ = State::kIdle;
-    bool in_core_ = false;  // true while an Endpoint call is on the stack (reentrancy guard)
+    void core_done();
+    [[nodiscard]] bool in_core_on_this_thread() const noexcept;
+
+    // Guards endpoint_, streams_ and the counters below against other threads' enqueue() and
+    // queries. Held across every Endpoint call, so Output callbacks run with it held.
+    mutable std::mutex mu_;
+    // The thread inside an Endpoint call, if any (reentrancy guard: a callback calling back
+    // into the driver is refused rather than deadlocking on mu_ or corrupting the endpoint).
+    std::atomic<std::thread::id> core_thread_{};
     uv_loop_t* loop_ = nullptr;
     uv_timer_t* timer_ = nullptr;  // heap: owned by the loop from uv_close() to its callback
     UdpSocket socket_;

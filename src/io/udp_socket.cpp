@@ -4,11 +4,16 @@
 #include <arpa/inet.h>
 #include <blip/blip.h>
 #include <net/if.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <exception>
+#include <fstream>
 #include <new>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -79,6 +84,7 @@ void check_clamped(const char* what, const char* sysctl, int requested, int read
 struct UdpSocketState {
     uv_udp_t handle{};
     UdpSocket::OnDatagram on_datagram;
+    UdpSocket::OnError on_error;
     std::function<void()> on_closed;
     std::size_t max_send_queue = 0;
     // send()'s target: a sockaddr_in, or a sockaddr_in6 with the scope id set when it needs one.
@@ -113,6 +119,10 @@ static void blip_udp_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const
     auto* impl = static_cast<UdpSocketState*>(h->data);
     if (nread < 0) {
         ++impl->stats.recv_errors;
+        if (impl->on_error) {
+            const int err = static_cast<int>(nread);
+            impl->on_error(map_uv_error(err), "receive: " + uv_error_text(err));
+        }
         return;
     }
     if (nread == 0 && addr == nullptr) return;  // nothing more to read this time
@@ -134,6 +144,7 @@ static void blip_udp_sent(uv_udp_send_t* req, int status) noexcept {
         ++impl->stats.datagrams_sent;
     } else if (status != UV_ECANCELED) {  // cancelled by close(): not a send failure
         ++impl->stats.send_errors;
+        if (impl->on_error) impl->on_error(map_uv_error(status), "send: " + uv_error_text(status));
     }
     delete q;
 }
@@ -325,6 +336,7 @@ int UdpSocket::open(uv_loop_t* loop, const UdpOptions& opts, OnDatagram cb, UdpI
         return fail(err, BLIP_ENOMEM, "udp socket: out of memory");
     }
     impl->on_datagram = std::move(cb);
+    impl->on_error = on_error;
     impl->max_send_queue = opts.max_send_queue;
     impl->group = target;
     impl->handle.data = impl;
@@ -437,6 +449,36 @@ void UdpSocket::close(std::function<void()> done) {
     uv_udp_recv_stop(&impl->handle);
     impl->on_closed = std::move(done);
     uv_close(reinterpret_cast<uv_handle_t*>(&impl->handle), blip_udp_closed);
+}
+
+std::optional<std::uint64_t> UdpSocket::kernel_drops() const {
+    if (impl_ == nullptr) return std::nullopt;
+    uv_os_fd_t fd = -1;
+    if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&impl_->handle), &fd) != 0) {
+        return std::nullopt;
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return std::nullopt;
+    // Linux reports per-socket receive drops (full buffer) only in the last column of
+    // /proc/net/udp{,6}, on the line whose inode column is the socket's inode.
+    const char* table = impl_->group.ss_family == AF_INET6 ? "/proc/net/udp6" : "/proc/net/udp";
+    std::ifstream in(table);
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+        std::istringstream fields(line);
+        std::vector<std::string> f;
+        for (std::string x; fields >> x;) f.push_back(x);
+        // sl local rem st tx:rx tr:tm retrnsmt uid timeout inode ref pointer drops
+        if (f.size() < 13) continue;
+        if (f[9] != std::to_string(st.st_ino)) continue;
+        try {
+            return std::stoull(f[12]);
+        } catch (const std::exception&) {
+            return std::nullopt;
+        }
+    }
+    return std::nullopt;
 }
 
 UdpStats UdpSocket::stats() const noexcept {

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -80,6 +81,12 @@ public:
     /// Called on the loop thread for each complete datagram; the bytes are valid only during
     /// the call. Must not throw (it is called from libuv's C code; an exception terminates).
     using OnDatagram = std::function<void(std::span<const std::uint8_t>)>;
+    /// Called on the loop thread for errors that no caller sees: a failed receive, or a queued
+    /// datagram whose send failed later. `code` is a BLIP_E* code. Must not throw.
+    using OnError = std::function<void(int code, const std::string& what)>;
+
+    /// Set before open() (it is copied there); may stay empty.
+    OnError on_error;
 
     UdpSocket() = default;
     UdpSocket(const UdpSocket&) = delete;
@@ -116,6 +123,9 @@ public:
     void close(std::function<void()> done);
 
     [[nodiscard]] bool is_open() const noexcept { return impl_ != nullptr; }
+    /// Datagrams the kernel dropped for this socket (receive buffer full), from /proc/net/udp
+    /// or udp6; empty when the socket is closed or Linux does not report it.
+    [[nodiscard]] std::optional<std::uint64_t> kernel_drops() const;
     /// Counters since open(); after close(), their values at the time of close().
     [[nodiscard]] UdpStats stats() const noexcept;
 
