@@ -120,10 +120,12 @@ std::uint64_t timer_timeout_ms(proto::Duration delay) noexcept {
 // (defeating suppression) and a restart would reuse its session id (hiding the restart).
 // So a real channel takes its randomness from the system, unless the caller pinned a seed;
 // the session id is always fresh unless given explicitly.
-proto::EndpointConfig ChannelDriver::with_entropy(proto::EndpointConfig cfg) {
+proto::EndpointConfig ChannelDriver::with_entropy(proto::EndpointConfig cfg, bool pin_seed) {
     std::random_device rd;
     auto random64 = [&rd] { return (std::uint64_t{rd()} << 32) ^ rd(); };
-    if (cfg.seed == proto::EndpointConfig{}.seed) cfg.seed = random64();
+    if (!pin_seed && (cfg.seed == 0 || cfg.seed == proto::EndpointConfig{}.seed)) {
+        cfg.seed = random64();
+    }
     if (cfg.session_id == 0) cfg.session_id = random64() | 1;
     if (cfg.node_id == 0) cfg.node_id = random64() | 1;
     return cfg;
@@ -151,7 +153,7 @@ int ChannelDriver::open(uv_loop_t* loop, const DriverOptions& opts, std::string*
     // make_unique.
     proto::Output& out = *this;
     try {
-        endpoint_ = std::make_unique<proto::Endpoint>(with_entropy(opts.endpoint), out, now);
+        endpoint_ = std::make_unique<proto::Endpoint>(with_entropy(opts.endpoint, opts.pin_seed), out, now);
     } catch (const std::bad_alloc&) {
         return fail(err, BLIP_ENOMEM, "channel driver: out of memory");
     } catch (const std::invalid_argument& e) {  // validate() passed, so this would be a bug
@@ -360,10 +362,18 @@ DriverStats ChannelDriver::stats() const {
     if (endpoint_) {
         s.endpoint = endpoint_->stats();
         for (std::uint32_t stream : streams_) {
-            if (const proto::Sender* snd = endpoint_->sender(stream)) add(s.senders, snd->stats());
+            if (const proto::Sender* snd = endpoint_->sender(stream)) {
+                add(s.senders, snd->stats());
+                s.send_queue_messages += snd->queued_messages();
+                s.send_queue_bytes += snd->queued_bytes();
+            }
         }
-        endpoint_->for_each_receiver(
-            [&](const proto::Receiver& r, bool /*inactive*/) { add(s.receivers, r.stats()); });
+        endpoint_->for_each_receiver([&](const proto::Receiver& r, bool /*inactive*/) {
+            add(s.receivers, r.stats());
+            s.naks.naks_suppressed += r.nak_stats().naks_suppressed;
+            s.naks.retries += r.nak_stats().retries;
+            ++s.remote_senders;
+        });
     }
     s.socket = socket_.stats();
     s.injected_drops = injected_drops_;

@@ -36,6 +36,9 @@ struct DriverOptions {
     /// a seeded generator, so a given seed and datagram sequence drop the same datagrams.
     double inject_loss = 0.0;
     std::uint64_t inject_seed = 1;
+    /// Use endpoint.seed as given. Otherwise a seed of 0 or the core's default (1) is replaced
+    /// by one from the system, so that processes never share NAK timing by accident.
+    bool pin_seed = false;
 };
 
 struct DriverStats {
@@ -45,6 +48,11 @@ struct DriverStats {
     /// Summed over the remote sender streams tracked now (a replaced or removed session's
     /// counts leave with it).
     proto::ReceiverStats receivers;
+    /// Summed NAK scheduling counters of those remote streams.
+    proto::NakSchedulerStats naks;
+    std::uint64_t remote_senders = 0;       ///< remote sender streams tracked now
+    std::uint64_t send_queue_messages = 0;  ///< accepted, not yet transmitted (all streams)
+    std::uint64_t send_queue_bytes = 0;
     UdpStats socket;
     std::uint64_t injected_drops = 0;  ///< received datagrams dropped by inject_loss
     /// Datagrams the socket refused with BLIP_EAGAIN (send queue full): dropped as the network
@@ -144,7 +152,7 @@ public:
     [[nodiscard]] std::uint64_t node_id() const noexcept;
 
 private:
-    static proto::EndpointConfig with_entropy(proto::EndpointConfig cfg);
+    static proto::EndpointConfig with_entropy(proto::EndpointConfig cfg, bool pin_seed);
     enum class State : std::uint8_t { kIdle, kOpen, kClosed };
     struct CloseJoin;
 

@@ -1,0 +1,125 @@
+// A channel as the application sees it: a ChannelDriver on a context's EventLoop, made safe to
+// use from any thread, with its events going either to a callback on the loop thread (outside
+// the protocol engine) or to a bounded ReceiveQueue for pull-style readers.
+#pragma once
+
+#include <blip/blip.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "io/channel_config.h"
+#include "io/channel_driver.h"
+#include "io/channel_event.h"
+#include "io/event_loop.h"
+#include "io/receive_queue.h"
+#include "proto/time.h"
+
+namespace blip::io {
+
+class Channel {
+public:
+    /// Receives events in callback mode, on the loop thread, outside the engine and its locks.
+    using Callback = std::function<void(const ChannelEvent&)>;
+
+    /// Resolves the group and interface of `cfg` and opens the channel on `loop`. Must run on
+    /// the loop thread. An empty `cb` selects pull mode.
+    /// @return 0 or a BLIP_E* code with `err` set (see blip_channel_open()).
+    static int open(EventLoop& loop, const ChannelConfig& cfg, Callback cb,
+                    std::unique_ptr<Channel>* out, std::string* err);
+
+    Channel(const Channel&) = delete;
+    Channel& operator=(const Channel&) = delete;
+    /// Closes first if still open; the loop must still exist. Not from the loop's callbacks.
+    ~Channel();
+
+    /// Any thread. See blip_channel_send_stream().
+    int send(std::uint32_t stream, std::span<const std::uint8_t> data, std::uint64_t* seq);
+    [[nodiscard]] std::uint32_t default_stream() const noexcept { return default_stream_; }
+    /// Any thread but the loop thread (BLIP_ESTATE) when they would wait.
+    int wait_writable(int timeout_ms);
+    int wait_sent(int timeout_ms);
+    int receive(int timeout_ms, std::unique_ptr<ChannelEvent>* out);
+    int fd(int* out) const;
+    int identity(std::uint64_t* node, std::uint64_t* session) const;
+
+    /// Counters by name (see stat_names()).
+    int stat(std::string_view name, std::uint64_t* value) const;
+    int remotes(std::vector<proto::StreamKey>* out) const;
+    int remote_stat(std::uint64_t node, std::uint32_t stream, std::string_view name,
+                    std::uint64_t* value) const;
+    /// The names stat() and remote_stat() know, in a fixed order.
+    [[nodiscard]] static const std::vector<std::string_view>& stat_names();
+    [[nodiscard]] static const std::vector<std::string_view>& remote_stat_names();
+
+    /// Any thread, also from inside a callback. After it returns no callback runs again (from
+    /// inside a callback: none after that callback). BLIP_ECLOSED the second time; BLIP_ESTATE
+    /// off the loop thread of an embedded loop.
+    int close();
+    [[nodiscard]] bool closed() const noexcept { return closed_.load(); }
+
+private:
+    Channel(EventLoop& loop, Callback cb, const ChannelConfig& cfg);
+    void close_on_loop();
+    void stage(std::unique_ptr<ChannelEvent> ev);
+    void dispatch();
+    void on_core_done();
+    void on_socket_error(int code, const std::string& what);
+    void notify_waiters();
+    int wait_until(int timeout_ms, bool (ChannelDriver::*ready)() const);
+    // Runs f(driver) if open, with the locking the calling thread needs; BLIP_ECLOSED if not.
+    template <class F>
+    int with_driver(F&& f) const;
+
+    EventLoop& loop_;
+    Callback cb_;
+    std::uint32_t default_stream_;
+    std::uint64_t node_id_ = 0;
+    std::uint64_t session_id_ = 0;
+
+    // driver_ is used by other threads under a shared lock of state_mu_; close() sets closed_
+    // under the exclusive lock, after which no other thread touches driver_. The loop thread
+    // uses driver_ without the lock: only the loop thread frees it, and never while using it.
+    mutable std::shared_mutex state_mu_;
+    std::unique_ptr<ChannelDriver> driver_;
+    std::atomic<bool> closed_{false};
+    std::atomic<bool> flush_posted_{false};
+
+    ReceiveQueue queue_;
+
+    // Callback mode, loop thread only: events staged inside the engine, dispatched after.
+    std::vector<std::unique_ptr<ChannelEvent>> staged_;
+    bool dispatching_ = false;
+
+    // Socket error reports, loop thread only: at most one per second.
+    proto::Time last_error_report_{};
+    bool error_reported_ = false;
+    std::uint64_t errors_suppressed_ = 0;
+
+    // wait_writable() / wait_sent() sleepers, woken after each batch of engine work.
+    std::mutex wait_mu_;
+    std::condition_variable wait_cv_;
+    std::atomic<int> waiters_{0};
+};
+
+template <class F>
+inline int Channel::with_driver(F&& f) const {
+    if (loop_.on_loop_thread()) {
+        if (closed_.load()) return BLIP_ECLOSED;
+        return f(*driver_);
+    }
+    std::shared_lock<std::shared_mutex> lock(state_mu_);
+    if (closed_.load()) return BLIP_ECLOSED;
+    return f(*driver_);
+}
+
+}  // namespace blip::io
