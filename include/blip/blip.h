@@ -549,7 +549,8 @@ BLIP_API int blip_channel_receive(blip_channel_t* ch, int timeout_ms,
  * A file descriptor that is readable exactly while events are queued for
  * blip_channel_receive() (level-triggered): add it to poll/epoll/select or another event loop,
  * then call blip_channel_receive() with timeout 0 until #BLIP_EAGAIN. Do not read, write or
- * close it; it is valid until the channel is closed.
+ * close it. When the channel is closed it becomes readable (so a poller wakes, and its
+ * blip_channel_receive() returns #BLIP_ECLOSED); it stays open until blip_context_destroy().
  * @param fd  receives the descriptor.
  * @return #BLIP_OK; #BLIP_ESTATE (callback mode); #BLIP_ECLOSED; #BLIP_EINVAL.
  * @par Thread safety Any thread. @since 0.1
