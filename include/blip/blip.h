@@ -296,6 +296,10 @@ typedef void (*blip_event_fn)(void* user, blip_channel_t* ch, const blip_event_i
  * blip_config_error().
  *
  * Required: `group`, `port`, `interface`. Everything else has a default meant for a LAN.
+ * Relations between options are checked when the channel opens (#BLIP_EINVAL and a message
+ * naming the options): `send_queue_bytes` >= `max_message_size`; `window_bytes` >=
+ * `datagram_size`; `heartbeat_min_us` <= `heartbeat_max_us` < `sender_timeout_ms`;
+ * `repair_timeout_us` <= `nak_retry_max_us`; `sender_timeout_ms` <= `sender_forget_ms`.
  *
  * | name | type | default | meaning |
  * |------|------|---------|---------|
@@ -308,21 +312,21 @@ typedef void (*blip_event_fn)(void* user, blip_channel_t* ch, const blip_event_i
  * | recv_buffer | int bytes | 0 | SO_RCVBUF request (0 = kernel default); a clamped request gives a #BLIP_EVENT_WARNING |
  * | send_buffer | int bytes | 0 | SO_SNDBUF request (0 = kernel default); idem |
  * | datagram_size | int 128..65000 | 1400 | largest UDP payload sent |
- * | max_message_size | int bytes | 16777216 | largest message sent or reassembled |
+ * | max_message_size | int 1..2^32-1 | 16777216 | largest message sent or reassembled |
  * | stream | int 0..2^32-1 | 0 | stream that blip_channel_send() uses |
  * | accept_streams | string | "" | comma-separated stream ids to receive, "" = all |
  * | window_bytes | int | 67108864 | retransmit window: bytes kept for repair |
  * | window_messages | int | 1048576 | retransmit window: messages kept for repair |
  * | send_queue_bytes | int | 67108864 | accepted but unsent bytes before send returns #BLIP_EAGAIN |
  * | send_queue_messages | int | 1048576 | accepted but unsent messages, idem |
- * | rate_limit | int bytes/s | 0 | original data rate, 0 = unlimited |
+ * | rate_limit | int bytes/s | 0 | original data rate, 0 = unlimited (messages wait in the send queue meanwhile, so a deep queue adds latency: queue bytes / rate) |
  * | repair_rate | int bytes/s | 104857600 | repair rate (bounds what a NAK storm can cost) |
  * | repair_burst | int bytes | 262144 | repair burst |
  * | repair_holdoff_us | int | 250 | a datagram repaired this recently is not repaired again |
  * | heartbeat_min_us | int | 200 | first idle heartbeat (then doubling) |
  * | heartbeat_max_us | int | 1000000 | longest idle heartbeat interval |
  * | join | string | "next" | late join: "next" (from the next message heard) or "recover" (all the sender still holds) |
- * | reorder_buffer_bytes | int | 33554432 | out-of-order bytes buffered per sender stream |
+ * | reorder_buffer_bytes | int >= 65507 | 33554432 | out-of-order bytes buffered per sender stream |
  * | nak_delay_min_us | int | 20 | shortest wait before a NAK |
  * | nak_backoff_us | int | 500 | random extra wait before a NAK (suppression window) |
  * | repair_timeout_us | int | 1000 | wait for a repair before NAKing again (doubles) |

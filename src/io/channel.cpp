@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <new>
+#include <string_view>
 #include <utility>
 
 #include "io/net_address.h"
@@ -55,6 +56,43 @@ int loss_reason(proto::LossReason r) noexcept {
 
 constexpr proto::Duration kErrorReportInterval = std::chrono::seconds(1);
 
+// proto::validate() names the core's fields; the application knows the option names.
+std::string in_option_names(std::string why) {
+    static const std::pair<std::string_view, std::string_view> kNames[] = {
+        {"sender max_message_size", "max_message_size"},
+        {"receiver max_message_size", "max_message_size"},
+        {"window_max_bytes", "window_bytes"},
+        {"window_max_messages", "window_messages"},
+        {"queue_max_bytes", "send_queue_bytes"},
+        {"queue_max_messages", "send_queue_messages"},
+        {"heartbeat_min", "heartbeat_min_us"},
+        {"heartbeat_max", "heartbeat_max_us"},
+        {"repair_holdoff", "repair_holdoff_us"},
+        {"repair_timeout", "repair_timeout_us"},
+        {"nak_retry_max", "nak_retry_max_us"},
+        {"sender_timeout", "sender_timeout_ms"},
+        {"sender_forget", "sender_forget_ms"},
+    };
+    std::string out;
+    std::size_t i = 0;
+    while (i < why.size()) {
+        bool replaced = false;
+        for (const auto& [core, option] : kNames) {
+            const bool starts_word = i == 0 || why[i - 1] == ' ';
+            const std::size_t end = i + core.size();
+            const bool ends_word = end == why.size() || why[end] == ' ';
+            if (starts_word && ends_word && why.compare(i, core.size(), core) == 0) {
+                out += option;
+                i = end;
+                replaced = true;
+                break;
+            }
+        }
+        if (!replaced) out += why[i++];
+    }
+    return out;
+}
+
 }  // namespace
 
 Channel::Channel(EventLoop& loop, Callback cb, const ChannelConfig& cfg)
@@ -101,6 +139,10 @@ int Channel::open(EventLoop& loop, const ChannelConfig& cfg, Callback cb,
     o.pin_seed = cfg.seed != 0;
     o.inject_loss = cfg.inject_loss;
     o.inject_seed = cfg.inject_seed;
+
+    if (std::string why = proto::validate(o.endpoint); !why.empty()) {
+        return fail(err, BLIP_EINVAL, "invalid options: " + in_option_names(std::move(why)));
+    }
 
     std::unique_ptr<Channel> ch(new (std::nothrow) Channel(loop, std::move(cb), cfg));
     if (!ch) return fail(err, BLIP_ENOMEM, "out of memory");

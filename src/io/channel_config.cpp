@@ -102,7 +102,7 @@ const Option kOptions[] = {
     INT_OPT("recv_buffer", 0, kIntMax / 2, c.recv_buffer = static_cast<int>(p.u)),
     INT_OPT("send_buffer", 0, kIntMax / 2, c.send_buffer = static_cast<int>(p.u)),
     INT_OPT("datagram_size", 128, 65000, c.endpoint.sender.datagram_size = p.u),
-    INT_OPT("max_message_size", 1, std::uint64_t{1} << 32,
+    INT_OPT("max_message_size", 1, kU32,
             c.endpoint.sender.max_message_size = c.endpoint.receiver.max_message_size = p.u),
     INT_OPT("stream", 0, kU32, c.stream = static_cast<std::uint32_t>(p.u)),
     STR_OPT("accept_streams", check_streams,
@@ -120,7 +120,7 @@ const Option kOptions[] = {
     STR_OPT("join", check_join,
             c.endpoint.receiver.join =
                 p.s == "recover" ? proto::JoinPolicy::kRecover : proto::JoinPolicy::kNext),
-    INT_OPT("reorder_buffer_bytes", 1, kSize, c.endpoint.receiver.reorder_buffer_bytes = p.u),
+    INT_OPT("reorder_buffer_bytes", 65507, kSize, c.endpoint.receiver.reorder_buffer_bytes = p.u),
     INT_OPT("nak_delay_min_us", 0, kHour_us, c.endpoint.receiver.nak_delay_min = us(p.u)),
     INT_OPT("nak_backoff_us", 0, kHour_us, c.endpoint.receiver.nak_backoff = us(p.u)),
     INT_OPT("repair_timeout_us", 1, kHour_us, c.endpoint.receiver.repair_timeout = us(p.u)),

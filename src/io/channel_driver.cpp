@@ -153,7 +153,8 @@ int ChannelDriver::open(uv_loop_t* loop, const DriverOptions& opts, std::string*
     // make_unique.
     proto::Output& out = *this;
     try {
-        endpoint_ = std::make_unique<proto::Endpoint>(with_entropy(opts.endpoint, opts.pin_seed), out, now);
+        endpoint_ =
+            std::make_unique<proto::Endpoint>(with_entropy(opts.endpoint, opts.pin_seed), out, now);
     } catch (const std::bad_alloc&) {
         return fail(err, BLIP_ENOMEM, "channel driver: out of memory");
     } catch (const std::invalid_argument& e) {  // validate() passed, so this would be a bug
