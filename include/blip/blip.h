@@ -24,6 +24,8 @@
  *    function on any channel, including blip_channel_send() and blip_channel_close() on its
  *    own channel. It must not call blip_context_destroy() on its own context, and should return
  *    quickly (the loop, and so repairs for every channel of the context, wait for it).
+ *    blip_channel_open() on another context waits for that context's loop: do not do it from
+ *    callbacks of two contexts that could be waiting for each other.
  */
 #ifndef BLIP_BLIP_H
 #define BLIP_BLIP_H
@@ -482,6 +484,10 @@ BLIP_API int blip_channel_open(blip_context_t* ctx, blip_config_t* cfg,
  * tail if they needed repairs. After it returns no callback for this channel runs again (when
  * called from inside a callback, none after that callback returns), and events not yet taken
  * with blip_channel_receive() are freed.
+ *
+ * One exception: called from a callback of *another* context, it does not wait for that
+ * context's loop (which could deadlock); no callback of `ch` starts after it returns, but one
+ * already running on the other loop thread at that moment may still be finishing.
  *
  * The handle itself stays valid, closed, until blip_context_destroy(): any call on it then
  * gives #BLIP_ECLOSED, including a second close.

@@ -56,6 +56,9 @@ int loss_reason(proto::LossReason r) noexcept {
 
 constexpr proto::Duration kErrorReportInterval = std::chrono::seconds(1);
 
+// > 0 while this thread runs an application callback (of any channel, any context).
+thread_local int t_callback_depth = 0;
+
 // proto::validate() names the core's fields; the application knows the option names.
 std::string in_option_names(std::string why) {
     static const std::pair<std::string_view, std::string_view> kNames[] = {
@@ -210,7 +213,9 @@ void Channel::dispatch() {
         batch.swap(staged_);
         for (const auto& ev : batch) {
             if (closed_.load()) break;
+            ++t_callback_depth;
             cb_(*ev);
+            --t_callback_depth;
         }
     }
     dispatching_ = false;
@@ -327,6 +332,14 @@ int Channel::close() {
     // On the loop thread this runs at once; from another thread it waits until the loop runs
     // it, so no callback of this channel can still be running when close() returns. If the
     // loop is already stopping, its before_stop step closes the driver.
+    //
+    // Except from a callback of another context: waiting for that loop could deadlock (its own
+    // callback may be waiting for ours). closed_ is already set, so no callback of this channel
+    // starts after this returns; one already running on the other loop may still finish.
+    if (!loop_.on_loop_thread() && t_callback_depth > 0) {
+        loop_.post([this] { close_on_loop(); });
+        return BLIP_OK;
+    }
     loop_.call([this] { close_on_loop(); });
     return BLIP_OK;
 }
