@@ -528,8 +528,10 @@ BLIP_API int blip_channel_send_stream(blip_channel_t* ch, uint32_t stream, const
  * `rate_limit` if set). Use after #BLIP_EAGAIN.
  * @param timeout_ms  longest wait; negative waits forever, 0 only checks.
  * @return #BLIP_OK (the queue is below its limits); #BLIP_ETIMEDOUT; #BLIP_ECLOSED (closed
- *         before or during the wait); #BLIP_ESTATE (called on the loop thread); #BLIP_EINVAL.
- * @par Thread safety Any thread but the loop thread. @since 0.1
+ *         before or during the wait); #BLIP_ESTATE (it would have to wait, on the loop
+ *         thread); #BLIP_EINVAL.
+ * @par Thread safety Any thread; on the loop thread only as a check that never waits.
+ * @since 0.1
  */
 BLIP_API int blip_channel_wait_writable(blip_channel_t* ch, int timeout_ms) BLIP_NOEXCEPT;
 

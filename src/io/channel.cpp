@@ -83,6 +83,7 @@ std::string in_option_names(std::string why) {
         for (const auto& [core, option] : kNames) {
             const bool starts_word = i == 0 || why[i - 1] == ' ';
             const std::size_t end = i + core.size();
+            if (end > why.size()) continue;
             const bool ends_word = end == why.size() || why[end] == ' ';
             if (starts_word && ends_word && why.compare(i, core.size(), core) == 0) {
                 out += option;
@@ -324,7 +325,7 @@ int Channel::identity(std::uint64_t* node, std::uint64_t* session) const {
 int Channel::close() {
     if (!loop_.owns_thread() && !loop_.on_loop_thread()) return BLIP_ESTATE;
     {
-        std::unique_lock<std::shared_mutex> lock(state_mu_);
+        std::lock_guard<std::mutex> lock(state_mu_);
         if (closed_.exchange(true)) return BLIP_ECLOSED;
     }
     queue_.close();

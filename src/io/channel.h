@@ -11,7 +11,6 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -86,10 +85,12 @@ private:
     std::uint64_t node_id_ = 0;
     std::uint64_t session_id_ = 0;
 
-    // driver_ is used by other threads under a shared lock of state_mu_; close() sets closed_
-    // under the exclusive lock, after which no other thread touches driver_. The loop thread
-    // uses driver_ without the lock: only the loop thread frees it, and never while using it.
-    mutable std::shared_mutex state_mu_;
+    // driver_ is used by other threads under state_mu_; close() sets closed_ under it, after
+    // which no other thread touches driver_. A plain mutex rather than a shared one: the
+    // driver's own lock serialises callers anyway, and a shared mutex's readers could starve
+    // close(). The loop thread uses driver_ without state_mu_: only the loop thread frees it,
+    // and never while using it.
+    mutable std::mutex state_mu_;
     std::unique_ptr<ChannelDriver> driver_;
     std::atomic<bool> closed_{false};
     std::atomic<bool> flush_posted_{false};
@@ -117,7 +118,7 @@ inline int Channel::with_driver(F&& f) const {
         if (closed_.load()) return BLIP_ECLOSED;
         return f(*driver_);
     }
-    std::shared_lock<std::shared_mutex> lock(state_mu_);
+    std::lock_guard<std::mutex> lock(state_mu_);
     if (closed_.load()) return BLIP_ECLOSED;
     return f(*driver_);
 }

@@ -122,8 +122,16 @@ BatchView::Iterator& BatchView::Iterator::operator++() noexcept {
 DecodeError decode(std::span<const std::uint8_t> datagram, Packet& out) noexcept {
     if (datagram.size() > kMaxDatagramSize) return DecodeError::kTooLarge;
     ByteReader r(datagram);
-    // Magic first: foreign traffic shorter than a header still counts as foreign.
-    if (datagram.size() < 4) return DecodeError::kTruncated;
+    // Magic first: foreign traffic shorter than a header still counts as foreign. Under 4
+    // bytes, only a prefix of the magic is a (truncated) Blip packet.
+    if (datagram.size() < 4) {
+        for (std::size_t i = 0; i < datagram.size(); ++i) {
+            if (datagram[i] != static_cast<std::uint8_t>(kMagic >> (24 - 8 * i))) {
+                return DecodeError::kBadMagic;
+            }
+        }
+        return DecodeError::kTruncated;
+    }
     if (r.u32() != kMagic) return DecodeError::kBadMagic;
     if (datagram.size() < kHeaderSize) return DecodeError::kTruncated;
     if (r.u8() != kVersion) return DecodeError::kBadVersion;

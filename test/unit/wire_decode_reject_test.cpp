@@ -25,7 +25,10 @@ TEST(WireReject, EmptyAndShorterThanMagic) {
     EXPECT_EQ(decode_error({0x42}), DecodeError::kTruncated);
     EXPECT_EQ(decode_error({0x42, 0x4C}), DecodeError::kTruncated);
     EXPECT_EQ(decode_error({0x42, 0x4C, 0x49}), DecodeError::kTruncated);
-    EXPECT_EQ(decode_error({0x00, 0x00, 0x00}), DecodeError::kTruncated);
+    // Shorter than the magic and not a prefix of it: foreign, not a truncated Blip packet.
+    EXPECT_EQ(decode_error({0x00, 0x00, 0x00}), DecodeError::kBadMagic);
+    EXPECT_EQ(decode_error({0x42, 0x4C, 0x00}), DecodeError::kBadMagic);
+    EXPECT_EQ(decode_error({0x7a}), DecodeError::kBadMagic);
 }
 
 TEST(WireReject, BadMagic) {

@@ -1,0 +1,186 @@
+// The send queue: a full queue gives BLIP_EAGAIN (never a silent drop), blip_channel_wait_writable
+// and blip_channel_wait_sent wait for it to drain at rate_limit, and a wait ends with BLIP_ECLOSED
+// when the channel closes.
+#include <blip/blip.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <future>
+#include <string>
+#include <vector>
+
+#include "api_test_util.h"
+
+namespace {
+
+using namespace blip_api_test;
+
+// Sends `msg` until BLIP_EAGAIN (at most `limit` tries); returns the number accepted, or -1 if
+// the queue never filled.
+int fill(blip_channel_t* ch, const std::string& msg, int limit) {
+    for (int i = 0; i < limit; ++i) {
+        const int rc = blip_channel_send(ch, msg.data(), msg.size(), nullptr);
+        if (rc == BLIP_EAGAIN) return i;
+        EXPECT_EQ(rc, BLIP_OK) << blip_err_name(rc);
+        if (rc != BLIP_OK) return -1;
+    }
+    return -1;
+}
+
+// One test per limit: by messages, and by bytes. The rate limiter lets a burst of 16 datagrams
+// pass at once, so the queue must be larger than that burst to fill and then drain at the rate.
+void queue_full_then_writable(const char* limit_name, int64_t limit) {
+    const Address addr = unique_address();
+    Context ctx;
+    ConfigPtr rc = channel_config(addr), tc = channel_config(addr);
+    set_int(tc.get(), "max_message_size", 1000);  // send_queue_bytes may not be below it
+    set_int(tc.get(), limit_name, limit);
+    set_int(tc.get(), "rate_limit", 100000);  // 100 KB/s: ~100 messages of 1000 bytes per second
+    set_int(rc.get(), "recv_buffer", 4 << 20);
+    blip_channel_t* rx = ctx.open(rc.get());
+    blip_channel_t* tx = ctx.open(tc.get());
+    ASSERT_NE(rx, nullptr);
+    ASSERT_NE(tx, nullptr);
+
+    const std::string msg(1000, 'q');
+    const int accepted = fill(tx, msg, 5000);
+    ASSERT_GT(accepted, 0) << "the send queue never filled (" << limit_name << " = " << limit
+                           << ")";
+    // The queue is full, so not everything has been sent yet.
+    EXPECT_EQ(blip_channel_wait_sent(tx, 0), BLIP_ETIMEDOUT);
+    uint64_t queued = 0;
+    EXPECT_EQ(blip_channel_stat(tx, limit_name, &queued), BLIP_OK);
+    EXPECT_GT(queued, 0u) << limit_name << " counter of the queue";
+
+    const auto t0 = Clock::now();
+    ASSERT_EQ(blip_channel_wait_writable(tx, 20000), BLIP_OK);
+    EXPECT_LT(Clock::now() - t0, 15s);
+    uint64_t seq = 0;
+    ASSERT_EQ(blip_channel_send(tx, msg.data(), msg.size(), &seq), BLIP_OK) << "room after wait";
+    EXPECT_EQ(seq, static_cast<uint64_t>(accepted)) << "the refused sends took no number";
+
+    ASSERT_EQ(blip_channel_wait_sent(tx, 30000), BLIP_OK);
+    EXPECT_EQ(blip_channel_wait_sent(tx, 0), BLIP_OK) << "drained stays drained";
+    EXPECT_EQ(blip_channel_wait_writable(tx, 0), BLIP_OK);
+    EXPECT_EQ(blip_channel_stat(tx, limit_name, &queued), BLIP_OK);
+    EXPECT_EQ(queued, 0u);
+    // Draining at 100 KB/s: the ~100 KB beyond the burst took a while.
+    EXPECT_GT(Clock::now() - t0, 200ms) << "rate_limit did not pace the queue";
+
+    // Every accepted message arrives, in order: EAGAIN refused, never dropped.
+    const auto msgs = only(receive_messages(rx, accepted + 1, 30s), BLIP_EVENT_MESSAGE);
+    ASSERT_EQ(msgs.size(), static_cast<size_t>(accepted + 1));
+    for (size_t i = 0; i < msgs.size(); ++i) EXPECT_EQ(msgs[i].sequence, i);
+    EXPECT_EQ(stat(tx, "messages_sent"), static_cast<uint64_t>(accepted + 1));
+}
+
+TEST(SendQueue, FullByMessagesThenWritable) {
+    REQUIRE_NETNS();
+    queue_full_then_writable("send_queue_messages", 100);
+}
+
+TEST(SendQueue, FullByBytesThenWritable) {
+    REQUIRE_NETNS();
+    queue_full_then_writable("send_queue_bytes", 100000);
+}
+
+// wait_sent with a short timeout while the queue needs seconds to drain: BLIP_ETIMEDOUT after
+// about that time.
+TEST(SendQueue, WaitTimesOut) {
+    REQUIRE_NETNS();
+    Context ctx;
+    ConfigPtr tc = channel_config(unique_address());
+    set_int(tc.get(), "send_queue_messages", 100);
+    set_int(tc.get(), "rate_limit", 1000);  // past the burst, one 1000-byte message per second
+    blip_channel_t* tx = ctx.open(tc.get());
+    ASSERT_NE(tx, nullptr);
+    ASSERT_TRUE(fill_until_full(tx));
+    const auto t0 = Clock::now();
+    EXPECT_EQ(blip_channel_wait_sent(tx, 200), BLIP_ETIMEDOUT);
+    const auto waited = Clock::now() - t0;
+    EXPECT_GE(waited, 195ms);
+    EXPECT_LT(waited, 10s);
+}
+
+// A wait in another thread returns BLIP_ECLOSED when the channel is closed; waits on a closed
+// channel too.
+TEST(SendQueue, WaitEndsWithEclosedOnClose) {
+    REQUIRE_NETNS();
+    for (bool writable : {false, true}) {
+        Context ctx;
+        ConfigPtr tc = channel_config(unique_address());
+        set_int(tc.get(), "send_queue_messages", 100);
+        set_int(tc.get(), "rate_limit", 100);  // past the burst, a 1000-byte message every 10 s
+        blip_channel_t* tx = ctx.open(tc.get());
+        ASSERT_NE(tx, nullptr);
+        ASSERT_TRUE(fill_until_full(tx));
+        auto waiter = std::async(std::launch::async, [&] {
+            return writable ? blip_channel_wait_writable(tx, -1) : blip_channel_wait_sent(tx, -1);
+        });
+        EXPECT_EQ(waiter.wait_for(200ms), std::future_status::timeout) << "did not wait";
+        ASSERT_EQ(blip_channel_close(tx), BLIP_OK);
+        ASSERT_EQ(waiter.wait_for(10s), std::future_status::ready) << "still waiting after close";
+        EXPECT_EQ(waiter.get(), BLIP_ECLOSED);
+        EXPECT_EQ(blip_channel_wait_writable(tx, 0), BLIP_ECLOSED);
+        EXPECT_EQ(blip_channel_wait_writable(tx, 100), BLIP_ECLOSED);
+        EXPECT_EQ(blip_channel_wait_sent(tx, 0), BLIP_ECLOSED);
+        EXPECT_EQ(blip_channel_wait_sent(tx, -1), BLIP_ECLOSED);
+    }
+}
+
+// With nothing queued, both waits succeed at once.
+TEST(SendQueue, IdleChannelIsWritableAndSent) {
+    REQUIRE_NETNS();
+    Context ctx;
+    ConfigPtr tc = channel_config(unique_address());
+    blip_channel_t* tx = ctx.open(tc.get());
+    ASSERT_NE(tx, nullptr);
+    EXPECT_EQ(blip_channel_wait_writable(tx, 0), BLIP_OK);
+    EXPECT_EQ(blip_channel_wait_sent(tx, 0), BLIP_OK);
+    send(tx, "one");
+    EXPECT_EQ(blip_channel_wait_sent(tx, 10000), BLIP_OK);
+    EXPECT_EQ(blip_channel_wait_writable(tx, -1), BLIP_OK);
+}
+
+// Messages sent from one thread keep their order even when several threads send at once.
+TEST(SendQueue, ConcurrentSendersKeepPerThreadOrder) {
+    REQUIRE_NETNS();
+    const Address addr = unique_address();
+    Context ctx;
+    ConfigPtr rc = channel_config(addr), tc = channel_config(addr);
+    set_int(rc.get(), "recv_buffer", 4 << 20);
+    blip_channel_t* rx = ctx.open(rc.get());
+    blip_channel_t* tx = ctx.open(tc.get());
+    ASSERT_NE(rx, nullptr);
+    ASSERT_NE(tx, nullptr);
+    const int threads = 4, per_thread = 250;
+    std::vector<std::future<int>> senders;
+    for (int t = 0; t < threads; ++t) {
+        senders.push_back(std::async(std::launch::async, [&, t] {
+            for (int i = 0; i < per_thread; ++i) {
+                const std::string m = std::to_string(t) + ":" + std::to_string(i);
+                uint64_t seq = 0;
+                const int r = send_blocking(tx, 0, m, &seq);
+                if (r != BLIP_OK) return r;
+            }
+            return BLIP_OK;
+        }));
+    }
+    for (auto& s : senders) EXPECT_EQ(s.get(), BLIP_OK);
+    const auto msgs = only(receive_messages(rx, threads * per_thread, 30s), BLIP_EVENT_MESSAGE);
+    ASSERT_EQ(msgs.size(), static_cast<size_t>(threads * per_thread));
+    std::vector<int> next(threads, 0);
+    for (size_t i = 0; i < msgs.size(); ++i) {
+        EXPECT_EQ(msgs[i].sequence, i);
+        const auto colon = msgs[i].data.find(':');
+        ASSERT_NE(colon, std::string::npos);
+        const int t = std::stoi(msgs[i].data.substr(0, colon));
+        const int k = std::stoi(msgs[i].data.substr(colon + 1));
+        ASSERT_TRUE(t >= 0 && t < threads);
+        EXPECT_EQ(k, next[t]) << "thread " << t << " out of order";
+        next[t] = k + 1;
+    }
+}
+
+}  // namespace
