@@ -30,10 +30,9 @@
 #ifndef BLIP_BLIP_H
 #define BLIP_BLIP_H
 
+#include <blip/version.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include <blip/version.h>
 
 /**
  * @def BLIP_API
@@ -173,18 +172,23 @@ typedef struct blip_event blip_event_t;
  * @{
  */
 
-#define BLIP_EVENT_MESSAGE 1 /**< A message, delivered exactly once and in order per sender stream. */
+/** A message, delivered exactly once and in order per sender stream. */
+#define BLIP_EVENT_MESSAGE 1
 /** Messages [sequence, sequence + count) of a sender stream will never arrive; `reason` says
  *  why. With `open_ended` set the loss runs to the unknown end of a vanished stream and
  *  `count` is 0. Delivery continues after a loss. */
 #define BLIP_EVENT_LOSS 2
-#define BLIP_EVENT_SENDER_NEW 3       /**< First packet heard from a sender stream. */
+/** First packet heard from a sender stream. */
+#define BLIP_EVENT_SENDER_NEW 3
 /** A known node (same node id) came back with a new session: it restarted. `old_session_id`
  *  is the session that ended. */
 #define BLIP_EVENT_SENDER_RESTARTED 4
-#define BLIP_EVENT_SENDER_INACTIVE 5 /**< Nothing heard from the sender for `sender_timeout_ms`. */
-#define BLIP_EVENT_SENDER_ACTIVE 6   /**< An inactive sender was heard again. */
-#define BLIP_EVENT_SENDER_REMOVED 7  /**< A silent sender's state was freed (`sender_forget_ms`). */
+/** Nothing heard from the sender for `sender_timeout_ms`. */
+#define BLIP_EVENT_SENDER_INACTIVE 5
+/** An inactive sender was heard again. */
+#define BLIP_EVENT_SENDER_ACTIVE 6
+/** A silent sender's state was freed (`sender_forget_ms`). */
+#define BLIP_EVENT_SENDER_REMOVED 7
 /** This receiver fell behind: its receive queue was full, so messages [sequence, sequence +
  *  count) of this sender stream, although received, were dropped locally. Raise
  *  `receive_queue_messages` / `receive_queue_bytes` or read faster. Never happens in callback
@@ -197,10 +201,14 @@ typedef struct blip_event blip_event_t;
  *  the sysctl to raise). Queued before any other event of the channel. */
 #define BLIP_EVENT_WARNING 10
 
-#define BLIP_LOSS_LEFT_WINDOW 1 /**< The sender no longer held the data (its window moved on). */
-#define BLIP_LOSS_SENDER_GONE 2 /**< The sender restarted or went silent while data was missing. */
-#define BLIP_LOSS_GAVE_UP 3     /**< Repair requests went unanswered `nak_max_retries` times. */
-#define BLIP_LOSS_REJECTED 4    /**< Above a local limit (e.g. `max_message_size`), or malformed. */
+/** The sender no longer held the data (its window moved on). */
+#define BLIP_LOSS_LEFT_WINDOW 1
+/** The sender restarted or went silent while data was missing. */
+#define BLIP_LOSS_SENDER_GONE 2
+/** Repair requests went unanswered `nak_max_retries` times. */
+#define BLIP_LOSS_GAVE_UP 3
+/** Above a local limit (e.g. `max_message_size`), or malformed. */
+#define BLIP_LOSS_REJECTED 4
 
 /**
  * What an event carries; versioned by its first member.
@@ -212,21 +220,21 @@ typedef struct blip_event blip_event_t;
  * @since 0.1
  */
 typedef struct blip_event_info {
-    size_t size;                 /**< Size of this struct as filled, in bytes. */
-    int type;                    /**< BLIP_EVENT_* */
-    int reason;                  /**< #BLIP_EVENT_LOSS: a BLIP_LOSS_* reason. */
-    uint64_t node_id;            /**< The sender's node id (all but WARNING, SOCKET_ERROR). */
-    uint64_t session_id;         /**< The sender's session (random per sender start). */
-    uint32_t stream_id;          /**< The sender's stream. */
-    int open_ended;              /**< #BLIP_EVENT_LOSS: 1 if the loss has no known end. */
-    uint64_t sequence;           /**< MESSAGE: its sequence number; LOSS/OVERRUN: the first. */
-    uint64_t count;              /**< LOSS/OVERRUN: how many messages. */
-    uint64_t old_session_id;     /**< SENDER_RESTARTED: the session that ended. */
-    const void* data;            /**< MESSAGE: the payload (NULL when empty). */
-    size_t length;               /**< MESSAGE: payload length in bytes. */
-    int error;                   /**< SOCKET_ERROR: a BLIP_E* code. */
-    const char* text;            /**< SOCKET_ERROR, WARNING: what happened, NUL-terminated. */
-    uint64_t suppressed;         /**< SOCKET_ERROR: similar errors not reported since the last. */
+    size_t size;             /**< Size of this struct as filled, in bytes. */
+    int type;                /**< BLIP_EVENT_* */
+    int reason;              /**< #BLIP_EVENT_LOSS: a BLIP_LOSS_* reason. */
+    uint64_t node_id;        /**< The sender's node id (all but WARNING, SOCKET_ERROR). */
+    uint64_t session_id;     /**< The sender's session (random per sender start). */
+    uint32_t stream_id;      /**< The sender's stream. */
+    int open_ended;          /**< #BLIP_EVENT_LOSS: 1 if the loss has no known end. */
+    uint64_t sequence;       /**< MESSAGE: its sequence number; LOSS/OVERRUN: the first. */
+    uint64_t count;          /**< LOSS/OVERRUN: how many messages. */
+    uint64_t old_session_id; /**< SENDER_RESTARTED: the session that ended. */
+    const void* data;        /**< MESSAGE: the payload (NULL when empty). */
+    size_t length;           /**< MESSAGE: payload length in bytes. */
+    int error;               /**< SOCKET_ERROR: a BLIP_E* code. */
+    const char* text;        /**< SOCKET_ERROR, WARNING: what happened, NUL-terminated. */
+    uint64_t suppressed;     /**< SOCKET_ERROR: similar errors not reported since the last. */
 } blip_event_info_t;
 
 /**
@@ -305,30 +313,29 @@ typedef void (*blip_event_fn)(void* user, blip_channel_t* ch, const blip_event_i
  *
  * | name | type | default | meaning |
  * |------|------|---------|---------|
- * | group | string | (required) | multicast group: "239.1.2.3", "ff12::1", "ff02::1%eth0" (IPv6 scope by name or index) |
- * | port | int 1..65535 | (required) | UDP port |
- * | interface | string | (required) | interface by name ("eth0"), index ("2") or address ("10.0.0.5"); no default on purpose: a guessed interface is the classic silent multicast failure |
- * | ttl | int 0..255 | 1 | IPv4 TTL / IPv6 hop limit (1 = this link only) |
- * | loopback | bool | 1 | other processes on this host hear our datagrams |
- * | reuse_port | bool | 1 | several processes may bind the same group and port |
- * | recv_buffer | int bytes | 0 | SO_RCVBUF request (0 = kernel default); a clamped request gives a #BLIP_EVENT_WARNING |
- * | send_buffer | int bytes | 0 | SO_SNDBUF request (0 = kernel default); idem |
- * | datagram_size | int 128..65000 | 1400 | largest UDP payload sent |
- * | max_message_size | int 1..2^32-1 | 16777216 | largest message sent or reassembled |
- * | stream | int 0..2^32-1 | 0 | stream that blip_channel_send() uses |
- * | accept_streams | string | "" | comma-separated stream ids to receive, "" = all |
- * | window_bytes | int | 67108864 | retransmit window: bytes kept for repair |
- * | window_messages | int | 1048576 | retransmit window: messages kept for repair |
- * | send_queue_bytes | int | 67108864 | accepted but unsent bytes before send returns #BLIP_EAGAIN |
- * | send_queue_messages | int | 1048576 | accepted but unsent messages, idem |
- * | rate_limit | int bytes/s | 0 | original data rate, 0 = unlimited (messages wait in the send queue meanwhile, so a deep queue adds latency: queue bytes / rate) |
- * | repair_rate | int bytes/s | 104857600 | repair rate (bounds what a NAK storm can cost) |
- * | repair_burst | int bytes | 262144 | repair burst |
- * | repair_holdoff_us | int | 250 | a datagram repaired this recently is not repaired again |
- * | heartbeat_min_us | int | 200 | first idle heartbeat (then doubling) |
- * | heartbeat_max_us | int | 1000000 | longest idle heartbeat interval |
- * | join | string | "next" | late join: "next" (from the next message heard) or "recover" (all the sender still holds) |
- * | reorder_buffer_bytes | int >= 65507 | 33554432 | out-of-order bytes buffered per sender stream |
+ * | group | string | (required) | multicast group: "239.1.2.3", "ff12::1", "ff02::1%eth0" (IPv6
+ * scope by name or index) | | port | int 1..65535 | (required) | UDP port | | interface | string |
+ * (required) | interface by name ("eth0"), index ("2") or address ("10.0.0.5"); no default on
+ * purpose: a guessed interface is the classic silent multicast failure | | ttl | int 0..255 | 1 |
+ * IPv4 TTL / IPv6 hop limit (1 = this link only) | | loopback | bool | 1 | other processes on this
+ * host hear our datagrams | | reuse_port | bool | 1 | several processes may bind the same group and
+ * port | | recv_buffer | int bytes | 0 | SO_RCVBUF request (0 = kernel default); a clamped request
+ * gives a #BLIP_EVENT_WARNING | | send_buffer | int bytes | 0 | SO_SNDBUF request (0 = kernel
+ * default); idem | | datagram_size | int 128..65000 | 1400 | largest UDP payload sent | |
+ * max_message_size | int 1..2^32-1 | 16777216 | largest message sent or reassembled | | stream |
+ * int 0..2^32-1 | 0 | stream that blip_channel_send() uses | | accept_streams | string | "" |
+ * comma-separated stream ids to receive, "" = all | | window_bytes | int | 67108864 | retransmit
+ * window: bytes kept for repair | | window_messages | int | 1048576 | retransmit window: messages
+ * kept for repair | | send_queue_bytes | int | 67108864 | accepted but unsent bytes before send
+ * returns #BLIP_EAGAIN | | send_queue_messages | int | 1048576 | accepted but unsent messages, idem
+ * | | rate_limit | int bytes/s | 0 | original data rate, 0 = unlimited (messages wait in the send
+ * queue meanwhile, so a deep queue adds latency: queue bytes / rate) | | repair_rate | int bytes/s
+ * | 104857600 | repair rate (bounds what a NAK storm can cost) | | repair_burst | int bytes |
+ * 262144 | repair burst | | repair_holdoff_us | int | 250 | a datagram repaired this recently is
+ * not repaired again | | heartbeat_min_us | int | 200 | first idle heartbeat (then doubling) | |
+ * heartbeat_max_us | int | 1000000 | longest idle heartbeat interval | | join | string | "next" |
+ * late join: "next" (from the next message heard) or "recover" (all the sender still holds) | |
+ * reorder_buffer_bytes | int >= 65507 | 33554432 | out-of-order bytes buffered per sender stream |
  * | nak_delay_min_us | int | 20 | shortest wait before a NAK |
  * | nak_backoff_us | int | 500 | random extra wait before a NAK (suppression window) |
  * | repair_timeout_us | int | 1000 | wait for a repair before NAKing again (doubles) |
@@ -339,11 +346,11 @@ typedef void (*blip_event_fn)(void* user, blip_channel_t* ch, const blip_event_i
  * | max_senders | int | 4096 | remote sender streams tracked at most |
  * | receive_queue_messages | int | 65536 | pull mode: queued events before #BLIP_EVENT_OVERRUN |
  * | receive_queue_bytes | int | 134217728 | pull mode: queued payload bytes, idem |
- * | node_id | int or string (decimal/0x hex) | 0 | this node's stable identity; 0 = random per open |
- * | node_name | string | "" | sets node_id to a 64-bit hash of the name (e.g. "host/service") |
- * | seed | int | 0 | seed of NAK timing and ids; 0 = from the system (set only for reproducible tests) |
- * | inject_loss | double 0..1 | 0 | **testing and demos only**: drop this fraction of received datagrams |
- * | inject_seed | int | 1 | seed of the inject_loss choice |
+ * | node_id | int or string (decimal/0x hex) | 0 | this node's stable identity; 0 = random per open
+ * | | node_name | string | "" | sets node_id to a 64-bit hash of the name (e.g. "host/service") |
+ * | seed | int | 0 | seed of NAK timing and ids; 0 = from the system (set only for reproducible
+ * tests) | | inject_loss | double 0..1 | 0 | **testing and demos only**: drop this fraction of
+ * received datagrams | | inject_seed | int | 1 | seed of the inject_loss choice |
  *
  * Identity: a receiver tells a sender's restart (#BLIP_EVENT_SENDER_RESTARTED) from a new
  * sender by its node id. The default (random per open) is unique but changes on restart; give
@@ -385,8 +392,7 @@ BLIP_API int blip_config_set_string(blip_config_t* cfg, const char* name,
  * @return as blip_config_set_string(); #BLIP_EINVAL also for a string-typed option other than
  *         `node_id`. @par Thread safety As blip_config_set_string(). @since 0.1
  */
-BLIP_API int blip_config_set_int(blip_config_t* cfg, const char* name,
-                                 int64_t value) BLIP_NOEXCEPT;
+BLIP_API int blip_config_set_int(blip_config_t* cfg, const char* name, int64_t value) BLIP_NOEXCEPT;
 
 /**
  * Sets a floating-point option (NaN is out of every range).
@@ -606,8 +612,7 @@ BLIP_API int blip_stat_name(int scope, size_t index, const char** name) BLIP_NOE
  * @return #BLIP_OK; #BLIP_ENOTSUP (unknown name); #BLIP_ECLOSED; #BLIP_EINVAL.
  * @par Thread safety Any thread (waits briefly for the loop thread's state lock). @since 0.1
  */
-BLIP_API int blip_channel_stat(blip_channel_t* ch, const char* name,
-                               uint64_t* value) BLIP_NOEXCEPT;
+BLIP_API int blip_channel_stat(blip_channel_t* ch, const char* name, uint64_t* value) BLIP_NOEXCEPT;
 
 /**
  * Lists the remote sender streams the channel tracks now.

@@ -19,9 +19,8 @@
 #ifndef BLIP_BLIP_UV_H
 #define BLIP_BLIP_UV_H
 
-#include <uv.h>
-
 #include <blip/blip.h>
+#include <uv.h>
 
 #ifdef __cplusplus
 extern "C" {
