@@ -531,9 +531,10 @@ BLIP_API int blip_channel_send_stream(blip_channel_t* ch, uint32_t stream, const
 
 /**
  * Waits until the send queue has room again (it drains as the loop thread transmits, at
- * `rate_limit` if set). Use after #BLIP_EAGAIN.
+ * `rate_limit` if set): room for the message last refused with #BLIP_EAGAIN, so that retrying
+ * it then succeeds (unless another thread took the room first). Use after #BLIP_EAGAIN.
  * @param timeout_ms  longest wait; negative waits forever, 0 only checks.
- * @return #BLIP_OK (the queue is below its limits); #BLIP_ETIMEDOUT; #BLIP_ECLOSED (closed
+ * @return #BLIP_OK (there is room); #BLIP_ETIMEDOUT; #BLIP_ECLOSED (closed
  *         before or during the wait); #BLIP_ESTATE (it would have to wait, on the loop
  *         thread); #BLIP_EINVAL.
  * @par Thread safety Any thread; on the loop thread only as a check that never waits.

@@ -252,9 +252,14 @@ void Channel::notify_waiters() {
 int Channel::send(std::uint32_t stream, std::span<const std::uint8_t> data, std::uint64_t* seq) {
     if (loop_.on_loop_thread()) {
         // From a callback or the embedding loop: transmit at once.
-        return with_driver([&](ChannelDriver& d) { return d.send(stream, data, seq); });
+        const int rc = with_driver([&](ChannelDriver& d) { return d.send(stream, data, seq); });
+        if (rc == BLIP_EAGAIN) blocked_len_.store(data.size());
+        if (rc == BLIP_OK) blocked_len_.store(0);
+        return rc;
     }
     const int rc = with_driver([&](ChannelDriver& d) { return d.enqueue(stream, data, seq); });
+    if (rc == BLIP_EAGAIN) blocked_len_.store(data.size());
+    if (rc == BLIP_OK) blocked_len_.store(0);
     // One flush task per burst: sends made before it runs are batched into full datagrams.
     if (rc == BLIP_OK && !flush_posted_.exchange(true)) {
         loop_.post([this] {
@@ -265,10 +270,8 @@ int Channel::send(std::uint32_t stream, std::span<const std::uint8_t> data, std:
     return rc;
 }
 
-int Channel::wait_until(int timeout_ms, bool (ChannelDriver::*ready)() const) {
-    auto check = [&] {
-        return with_driver([&](ChannelDriver& d) { return (d.*ready)() ? 1 : 0; });
-    };
+int Channel::wait_until(int timeout_ms, const std::function<bool(const ChannelDriver&)>& ready) {
+    auto check = [&] { return with_driver([&](ChannelDriver& d) { return ready(d) ? 1 : 0; }); };
     int st = check();
     if (st != 0) return st < 0 ? st : BLIP_OK;
     if (timeout_ms == 0) return BLIP_ETIMEDOUT;
@@ -293,10 +296,13 @@ int Channel::wait_until(int timeout_ms, bool (ChannelDriver::*ready)() const) {
 }
 
 int Channel::wait_writable(int timeout_ms) {
-    return wait_until(timeout_ms, &ChannelDriver::writable);
+    const std::size_t need = blocked_len_.load();
+    return wait_until(timeout_ms, [need](const ChannelDriver& d) { return d.writable(need); });
 }
 
-int Channel::wait_sent(int timeout_ms) { return wait_until(timeout_ms, &ChannelDriver::all_sent); }
+int Channel::wait_sent(int timeout_ms) {
+    return wait_until(timeout_ms, [](const ChannelDriver& d) { return d.all_sent(); });
+}
 
 int Channel::receive(int timeout_ms, std::unique_ptr<ChannelEvent>* out) {
     if (cb_) return BLIP_ESTATE;

@@ -74,7 +74,7 @@ private:
     void on_core_done();
     void on_socket_error(int code, const std::string& what);
     void notify_waiters();
-    int wait_until(int timeout_ms, bool (ChannelDriver::*ready)() const);
+    int wait_until(int timeout_ms, const std::function<bool(const ChannelDriver&)>& ready);
     // Runs f(driver) if open, with the locking the calling thread needs; BLIP_ECLOSED if not.
     template <class F>
     int with_driver(F&& f) const;
@@ -94,6 +94,9 @@ private:
     std::unique_ptr<ChannelDriver> driver_;
     std::atomic<bool> closed_{false};
     std::atomic<bool> flush_posted_{false};
+    // Size of the last message refused with BLIP_EAGAIN: wait_writable() waits for room for it
+    // (waiting for "any room" would wake at once and the retry would fail again).
+    std::atomic<std::size_t> blocked_len_{0};
 
     ReceiveQueue queue_;
 

@@ -232,14 +232,15 @@ void ChannelDriver::core_done() {
     if (state_ == State::kOpen && on_core_done) on_core_done();
 }
 
-bool ChannelDriver::writable() const {
+bool ChannelDriver::writable(std::size_t need) const {
     std::lock_guard<std::mutex> lock(mu_);
     if (!endpoint_) return false;
     const proto::SenderConfig& cfg = endpoint_->config().sender;
     for (std::uint32_t stream : streams_) {
         const proto::Sender* snd = endpoint_->sender(stream);
         if (snd == nullptr) continue;
-        if (snd->queued_bytes() >= cfg.queue_max_bytes ||
+        // The same test as Sender::submit(), so that "writable" means the send would pass.
+        if (snd->queued_bytes() + need > cfg.queue_max_bytes ||
             snd->queued_messages() >= cfg.queue_max_messages) {
             return false;
         }

@@ -124,9 +124,9 @@ public:
     /// Transmits what enqueue() queued (loop thread). No-op unless open.
     void flush();
 
-    /// True if every local stream's send queue is below its limits (send would not fail with
-    /// BLIP_EAGAIN for a small message). Any thread.
-    [[nodiscard]] bool writable() const;
+    /// True if every local stream's send queue has room for one more message of `need` bytes
+    /// (send would not fail with BLIP_EAGAIN). Any thread.
+    [[nodiscard]] bool writable(std::size_t need) const;
     /// True if no local stream has queued, untransmitted messages. Any thread.
     [[nodiscard]] bool all_sent() const;
     /// Calls `fn` with the endpoint under the driver's lock (no-op before open). Any thread;

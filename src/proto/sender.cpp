@@ -20,13 +20,21 @@ constexpr std::size_t kMaxGoneRanges = 1024;
 
 }  // namespace
 
+// The data bucket's depth: 16 datagrams, or what the rate earns in kRateBurstTime if more. A
+// real driver wakes up late (libuv timers have 1 ms resolution, loops are busy), and a bucket
+// shallower than the rate times that lateness caps the rate below what was configured.
+std::uint64_t Sender::data_burst(const SenderConfig& cfg) noexcept {
+    constexpr std::uint64_t kRateBurstTimeUs = 5000;  // 5 ms
+    const std::uint64_t datagrams = std::uint64_t{cfg.datagram_size} * 16;
+    return std::max(datagrams, cfg.rate_limit / 1'000'000 * kRateBurstTimeUs);
+}
+
 Sender::Sender(const SenderConfig& cfg, const StreamKey& key, Time start)
     : cfg_(cfg),
       key_(key),
       start_(start),
       window_(cfg.window_max_bytes, cfg.window_max_messages),
-      data_rate_(cfg.rate_limit, std::max<std::uint64_t>(cfg.datagram_size * 16, cfg.datagram_size),
-                 start),
+      data_rate_(cfg.rate_limit, data_burst(cfg), start),
       repair_rate_(cfg.repair_rate, cfg.repair_burst, start),
       next_heartbeat_(start),  // announce the session at once
       heartbeat_interval_(cfg.heartbeat_min) {

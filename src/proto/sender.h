@@ -61,6 +61,9 @@ public:
     [[nodiscard]] std::size_t queued_messages() const noexcept { return queue_.size(); }
     [[nodiscard]] const SendWindow& window() const noexcept { return window_; }
 
+    /// Burst of the data rate limit (bytes): see sender.cpp.
+    [[nodiscard]] static std::uint64_t data_burst(const SenderConfig& cfg) noexcept;
+
 private:
     struct Pending {
         std::vector<std::uint8_t> data;

@@ -184,3 +184,31 @@ TEST(SendQueue, ConcurrentSendersKeepPerThreadOrder) {
 }
 
 }  // namespace
+
+// wait_writable waits for room for the message that was refused, not just for "below the
+// limit": a large message refused with EAGAIN must be accepted right after the wait, else the
+// documented retry loop spins.
+TEST(SendQueue, WaitWritableWaitsForRoomForTheRefusedMessage) {
+    REQUIRE_NETNS();
+    const Address addr = unique_address();
+    Context ctx;
+    ConfigPtr tc = channel_config(addr);
+    set_int(tc.get(), "max_message_size", 60000);
+    set_int(tc.get(), "send_queue_bytes", 100000);
+    set_int(tc.get(), "rate_limit", 200000);  // the 16-datagram burst goes, then 200 KB/s
+    blip_channel_t* tx = ctx.open(tc.get());
+    ASSERT_NE(tx, nullptr);
+    const std::string big(40000, 'b');
+    int refused = 0;
+    for (int i = 0; i < 20; ++i) {
+        int rc = blip_channel_send(tx, big.data(), big.size(), nullptr);
+        if (rc == BLIP_OK) continue;
+        ASSERT_EQ(rc, BLIP_EAGAIN) << blip_err_name(rc);
+        ++refused;
+        ASSERT_EQ(blip_channel_wait_writable(tx, 20000), BLIP_OK);
+        rc = blip_channel_send(tx, big.data(), big.size(), nullptr);
+        EXPECT_EQ(rc, BLIP_OK) << "refused again right after wait_writable said there was room";
+    }
+    EXPECT_GT(refused, 0) << "the queue never filled: the test checks nothing";
+    EXPECT_EQ(stat(tx, "messages_sent"), 20u);
+}

@@ -362,6 +362,28 @@ TEST(SenderLimits, WouldBlockWhenQueueCountFullThenRecoversAfterFlush) {
 
 // ---- data rate limit -----------------------------------------------------------------------
 
+// A real loop wakes up late (libuv timers round up to 1 ms, and more under load). The bucket
+// must be deep enough that waking every few milliseconds still reaches the configured rate.
+TEST(SenderRateLimit, LateWakeUpsStillReachTheConfiguredRate) {
+    SenderConfig cfg;
+    cfg.datagram_size = 1400;
+    cfg.rate_limit = 40'000'000;  // 40 MB/s: 56 KB per 1.4 ms wake-up, far above 16 datagrams
+    Sender s(cfg, kKey, kStart);
+    RecordingOutput out;
+    std::size_t bytes = 0;
+    const Duration wake = 1400us;
+    for (Time t = kStart; t < kStart + 1s; t += wake) {
+        while (s.queued_bytes() < 4u << 20) {
+            ASSERT_EQ(submit(s, t, pattern(kFullBatchEntry, 1)), Status::kOk);
+        }
+        s.flush(t, out);
+        for (const auto& d : out.datagrams) bytes += d.size();
+        out.datagrams.clear();
+    }
+    EXPECT_GE(bytes, 40'000'000u * 95 / 100) << "late wake-ups cap the rate";
+    EXPECT_LE(bytes, 40'000'000u + Sender::data_burst(cfg)) << "never above rate + burst";
+}
+
 TEST(SenderRateLimit, SendsTheBurstThenMoreAsTimeAdvances) {
     SenderConfig cfg;
     cfg.datagram_size = 1400;
