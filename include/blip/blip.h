@@ -240,14 +240,20 @@ typedef struct blip_event_info {
 /**
  * Names an event type, e.g. "message", "loss", "sender_new".
  * @param type  a BLIP_EVENT_* value; others give "unknown".
- * @return a static string, never NULL. @par Thread safety Thread-safe. @since 0.1
+ * @return a static string, never NULL.
+ * @par Thread safety
+ *      Thread-safe.
+ * @since 0.1
  */
 BLIP_API const char* blip_event_type_name(int type) BLIP_NOEXCEPT;
 
 /**
  * Names a loss reason, e.g. "left_window", "sender_gone", "gave_up", "rejected".
  * @param reason  a BLIP_LOSS_* value; others give "unknown".
- * @return a static string, never NULL. @par Thread safety Thread-safe. @since 0.1
+ * @return a static string, never NULL.
+ * @par Thread safety
+ *      Thread-safe.
+ * @since 0.1
  */
 BLIP_API const char* blip_loss_reason_name(int reason) BLIP_NOEXCEPT;
 
@@ -260,15 +266,20 @@ BLIP_API const char* blip_loss_reason_name(int reason) BLIP_NOEXCEPT;
  *              it (`data`, `text`) stay valid until blip_event_free(ev).
  * @return #BLIP_OK; #BLIP_EINVAL for NULL arguments, a handle that is not an event, or a
  *         `size` smaller than the first version of the struct (through `suppressed`).
- * @par Thread safety Safe to call concurrently on distinct events. @since 0.1
+ * @par Thread safety
+ *      Safe to call concurrently on distinct events.
+ * @since 0.1
  */
 BLIP_API int blip_event_get_info(const blip_event_t* ev, blip_event_info_t* info) BLIP_NOEXCEPT;
 
 /**
  * Frees an event taken with blip_channel_receive(), with its payload. Events outlive their
  * channel and context; free each exactly once.
+ * @param ev  the event.
  * @return #BLIP_OK; #BLIP_EINVAL for NULL or a handle that is not a live event.
- * @par Thread safety Any thread. @since 0.1
+ * @par Thread safety
+ *      Any thread.
+ * @since 0.1
  */
 BLIP_API int blip_event_free(blip_event_t* ev) BLIP_NOEXCEPT;
 
@@ -363,14 +374,19 @@ typedef void (*blip_event_fn)(void* user, blip_channel_t* ch, const blip_event_i
  * Creates a config with every option at its default.
  * @param out  receives the config; unchanged on failure.
  * @return #BLIP_OK; #BLIP_EINVAL (NULL out); #BLIP_ENOMEM.
- * @par Thread safety Any thread. @since 0.1
+ * @par Thread safety
+ *      Any thread.
+ * @since 0.1
  */
 BLIP_API int blip_config_create(blip_config_t** out) BLIP_NOEXCEPT;
 
 /**
  * Destroys a config. Channels opened with it keep their own copy of the options.
+ * @param cfg  the config.
  * @return #BLIP_OK; #BLIP_EINVAL for NULL or a handle that is not a live config.
- * @par Thread safety Not concurrently with other calls on the same config. @since 0.1
+ * @par Thread safety
+ *      Not concurrently with other calls on the same config.
+ * @since 0.1
  */
 BLIP_API int blip_config_destroy(blip_config_t* cfg) BLIP_NOEXCEPT;
 
@@ -382,30 +398,48 @@ BLIP_API int blip_config_destroy(blip_config_t* cfg) BLIP_NOEXCEPT;
  * @return #BLIP_OK; #BLIP_ENOTSUP (unknown name); #BLIP_EINVAL (NULL argument, text that does
  *         not parse, value out of range); #BLIP_ENOMEM. On failure the option keeps its value
  *         and blip_config_error() says why.
- * @par Thread safety Not concurrently with other calls on the same config. @since 0.1
+ * @par Thread safety
+ *      Not concurrently with other calls on the same config.
+ * @since 0.1
  */
 BLIP_API int blip_config_set_string(blip_config_t* cfg, const char* name,
                                     const char* value) BLIP_NOEXCEPT;
 
 /**
  * Sets an integer option (also accepted by bool options as 0/1 and double options).
+ * @param cfg    the config.
+ * @param name   the option's name.
+ * @param value  the value; negative values are out of every integer option's range.
  * @return as blip_config_set_string(); #BLIP_EINVAL also for a string-typed option other than
- *         `node_id`. @par Thread safety As blip_config_set_string(). @since 0.1
+ *         `node_id`.
+ * @par Thread safety
+ *      As blip_config_set_string().
+ * @since 0.1
  */
 BLIP_API int blip_config_set_int(blip_config_t* cfg, const char* name, int64_t value) BLIP_NOEXCEPT;
 
 /**
  * Sets a floating-point option (NaN is out of every range).
+ * @param cfg    the config.
+ * @param name   the option's name.
+ * @param value  the value.
  * @return as blip_config_set_string(); #BLIP_EINVAL also for a non-double option.
- * @par Thread safety As blip_config_set_string(). @since 0.1
+ * @par Thread safety
+ *      As blip_config_set_string().
+ * @since 0.1
  */
 BLIP_API int blip_config_set_double(blip_config_t* cfg, const char* name,
                                     double value) BLIP_NOEXCEPT;
 
 /**
  * Sets a boolean option: 0 is false, any other value true.
+ * @param cfg    the config.
+ * @param name   the option's name.
+ * @param value  the value.
  * @return as blip_config_set_string(); #BLIP_EINVAL also for a non-bool option.
- * @par Thread safety As blip_config_set_string(). @since 0.1
+ * @par Thread safety
+ *      As blip_config_set_string().
+ * @since 0.1
  */
 BLIP_API int blip_config_set_bool(blip_config_t* cfg, const char* name, int value) BLIP_NOEXCEPT;
 
@@ -413,10 +447,13 @@ BLIP_API int blip_config_set_bool(blip_config_t* cfg, const char* name, int valu
  * Selects callback mode: every event of channels opened with this config goes to `fn` on the
  * loop thread, and blip_channel_receive() is refused with #BLIP_ESTATE. Without a callback
  * (the default, or `fn` NULL) events queue for blip_channel_receive().
+ * @param cfg   the config.
  * @param fn    the callback, or NULL for pull mode.
  * @param user  passed to `fn` unchanged; Blip never dereferences it.
  * @return #BLIP_OK; #BLIP_EINVAL for a NULL or dead config.
- * @par Thread safety As blip_config_set_string(). @since 0.1
+ * @par Thread safety
+ *      As blip_config_set_string().
+ * @since 0.1
  */
 BLIP_API int blip_config_set_callback(blip_config_t* cfg, blip_event_fn fn,
                                       void* user) BLIP_NOEXCEPT;
@@ -425,9 +462,12 @@ BLIP_API int blip_config_set_callback(blip_config_t* cfg, blip_event_fn fn,
  * Says why the last failed call that took this config (a setter or blip_channel_open()) failed,
  * e.g. "option 'ttl': 300 is out of range 0..255" or "interface 'eth9': no such interface;
  * interfaces: lo (1, 127.0.0.1, ::1), eth0 (2, 10.0.0.5)".
+ * @param cfg  the config (NULL gives "").
  * @return a NUL-terminated string owned by the config, valid until the next call on it; ""
  *         after a success or for a NULL config. Never NULL.
- * @par Thread safety As blip_config_set_string(). @since 0.1
+ * @par Thread safety
+ *      As blip_config_set_string().
+ * @since 0.1
  */
 BLIP_API const char* blip_config_error(const blip_config_t* cfg) BLIP_NOEXCEPT;
 
@@ -445,7 +485,9 @@ BLIP_API const char* blip_config_error(const blip_config_t* cfg) BLIP_NOEXCEPT;
  * Creates a context and starts its loop thread.
  * @param out  receives the context; unchanged on failure.
  * @return #BLIP_OK; #BLIP_EINVAL (NULL out); #BLIP_ENOMEM; #BLIP_EIO (no thread or loop).
- * @par Thread safety Any thread. @since 0.1
+ * @par Thread safety
+ *      Any thread.
+ * @since 0.1
  */
 BLIP_API int blip_context_create(blip_context_t** out) BLIP_NOEXCEPT;
 
@@ -453,10 +495,13 @@ BLIP_API int blip_context_create(blip_context_t** out) BLIP_NOEXCEPT;
  * Closes every channel of the context (as blip_channel_close()), stops the loop thread and
  * frees everything, including the handles of closed channels. Events already taken with
  * blip_channel_receive() stay valid. Using the context or its channels afterwards is undefined.
+ * @param ctx  the context.
  * @return #BLIP_OK; #BLIP_EINVAL for NULL or a handle that is not a live context;
  *         #BLIP_ESTATE when called from the context's own loop thread (from a callback).
- * @par Thread safety Any thread but the loop thread; not concurrently with other calls on this
- *      context or its channels. @since 0.1
+ * @par Thread safety
+ *      Any thread but the loop thread; not concurrently with other calls on this
+ *      context or its channels.
+ * @since 0.1
  */
 BLIP_API int blip_context_destroy(blip_context_t* ctx) BLIP_NOEXCEPT;
 
@@ -479,7 +524,9 @@ BLIP_API int blip_context_destroy(blip_context_t* ctx) BLIP_NOEXCEPT;
  *         #BLIP_EADDRINUSE (group and port taken and `reuse_port` off here or there);
  *         #BLIP_ENOMEM; #BLIP_EIO; #BLIP_ECLOSED (context being destroyed). The message is in
  *         blip_config_error(cfg). On failure no callback is ever called.
- * @par Thread safety Any thread (the config not concurrently modified). @since 0.1
+ * @par Thread safety
+ *      Any thread (the config not concurrently modified).
+ * @since 0.1
  */
 BLIP_API int blip_channel_open(blip_context_t* ctx, blip_config_t* cfg,
                                blip_channel_t** out) BLIP_NOEXCEPT;
@@ -497,13 +544,23 @@ BLIP_API int blip_channel_open(blip_context_t* ctx, blip_config_t* cfg,
  *
  * The handle itself stays valid, closed, until blip_context_destroy(): any call on it then
  * gives #BLIP_ECLOSED, including a second close.
+ * @param ch  the channel.
  * @return #BLIP_OK; #BLIP_EINVAL (NULL or not a channel); #BLIP_ECLOSED (already closed).
- * @par Thread safety Any thread, including the loop thread inside a callback. @since 0.1
+ * @par Thread safety
+ *      Any thread, including the loop thread inside a callback.
+ * @since 0.1
  */
 BLIP_API int blip_channel_close(blip_channel_t* ch) BLIP_NOEXCEPT;
 
 /**
- * Sends a copy of a message on the channel's `stream`, as blip_channel_send_stream().
+ * Sends a copy of a message on the channel's `stream` option, as blip_channel_send_stream().
+ * @param ch    the channel.
+ * @param data  the message; may be NULL when `len` is 0.
+ * @param len   its size.
+ * @param seq   may be NULL; receives its sequence number.
+ * @return as blip_channel_send_stream().
+ * @par Thread safety
+ *      Any thread.
  * @since 0.1
  */
 BLIP_API int blip_channel_send(blip_channel_t* ch, const void* data, size_t len,
@@ -523,7 +580,8 @@ BLIP_API int blip_channel_send(blip_channel_t* ch, const void* data, size_t len,
  * @return #BLIP_OK; #BLIP_EAGAIN (send queue full: retry after blip_channel_wait_writable());
  *         #BLIP_EMSGSIZE (`len` above `max_message_size`); #BLIP_EINVAL (NULL channel, or NULL
  *         data with len > 0); #BLIP_ECLOSED (channel closed); #BLIP_ENOMEM.
- * @par Thread safety Any thread, concurrently; messages sent from one thread keep their order.
+ * @par Thread safety
+ *      Any thread, concurrently; messages sent from one thread keep their order.
  * @since 0.1
  */
 BLIP_API int blip_channel_send_stream(blip_channel_t* ch, uint32_t stream, const void* data,
@@ -533,11 +591,13 @@ BLIP_API int blip_channel_send_stream(blip_channel_t* ch, uint32_t stream, const
  * Waits until the send queue has room again (it drains as the loop thread transmits, at
  * `rate_limit` if set): room for the message last refused with #BLIP_EAGAIN, so that retrying
  * it then succeeds (unless another thread took the room first). Use after #BLIP_EAGAIN.
+ * @param ch  the channel.
  * @param timeout_ms  longest wait; negative waits forever, 0 only checks.
  * @return #BLIP_OK (there is room); #BLIP_ETIMEDOUT; #BLIP_ECLOSED (closed
  *         before or during the wait); #BLIP_ESTATE (it would have to wait, on the loop
  *         thread); #BLIP_EINVAL.
- * @par Thread safety Any thread; on the loop thread only as a check that never waits.
+ * @par Thread safety
+ *      Any thread; on the loop thread only as a check that never waits.
  * @since 0.1
  */
 BLIP_API int blip_channel_wait_writable(blip_channel_t* ch, int timeout_ms) BLIP_NOEXCEPT;
@@ -546,20 +606,26 @@ BLIP_API int blip_channel_wait_writable(blip_channel_t* ch, int timeout_ms) BLIP
  * Waits until every message sent so far has been transmitted at least once (the send queue is
  * empty). The retransmit window still holds them for repair afterwards: to give slow receivers
  * time to repair before closing, keep the channel open a little longer.
+ * @param ch  the channel.
  * @param timeout_ms  longest wait; negative waits forever, 0 only checks.
- * @return as blip_channel_wait_writable(). @par Thread safety As blip_channel_wait_writable().
+ * @return as blip_channel_wait_writable().
+ * @par Thread safety
+ *      As blip_channel_wait_writable().
  * @since 0.1
  */
 BLIP_API int blip_channel_wait_sent(blip_channel_t* ch, int timeout_ms) BLIP_NOEXCEPT;
 
 /**
  * Takes the next message or event queued on a pull-mode channel (no callback configured).
+ * @param ch  the channel.
  * @param timeout_ms  longest wait; negative waits forever; 0 does not wait.
  * @param ev          receives the event; free it with blip_event_free().
  * @return #BLIP_OK; #BLIP_EAGAIN (nothing queued, `timeout_ms` 0); #BLIP_ETIMEDOUT;
  *         #BLIP_ECLOSED (the channel was closed, before or during the wait); #BLIP_ESTATE
  *         (callback mode, or a wait on the loop thread); #BLIP_EINVAL.
- * @par Thread safety Any thread, concurrently (each event goes to one caller). @since 0.1
+ * @par Thread safety
+ *      Any thread, concurrently (each event goes to one caller).
+ * @since 0.1
  */
 BLIP_API int blip_channel_receive(blip_channel_t* ch, int timeout_ms,
                                   blip_event_t** ev) BLIP_NOEXCEPT;
@@ -570,17 +636,24 @@ BLIP_API int blip_channel_receive(blip_channel_t* ch, int timeout_ms,
  * then call blip_channel_receive() with timeout 0 until #BLIP_EAGAIN. Do not read, write or
  * close it. When the channel is closed it becomes readable (so a poller wakes, and its
  * blip_channel_receive() returns #BLIP_ECLOSED); it stays open until blip_context_destroy().
+ * @param ch  the channel.
  * @param fd  receives the descriptor.
  * @return #BLIP_OK; #BLIP_ESTATE (callback mode); #BLIP_ECLOSED; #BLIP_EINVAL.
- * @par Thread safety Any thread. @since 0.1
+ * @par Thread safety
+ *      Any thread.
+ * @since 0.1
  */
 BLIP_API int blip_channel_fd(blip_channel_t* ch, int* fd) BLIP_NOEXCEPT;
 
 /**
  * This channel's node id (as receivers see it in #blip_event_info_t::node_id) and session id.
+ * @param ch  the channel.
  * @param node_id     may be NULL.
  * @param session_id  may be NULL.
- * @return #BLIP_OK; #BLIP_ECLOSED; #BLIP_EINVAL. @par Thread safety Any thread. @since 0.1
+ * @return #BLIP_OK; #BLIP_ECLOSED; #BLIP_EINVAL.
+ * @par Thread safety
+ *      Any thread.
+ * @since 0.1
  */
 BLIP_API int blip_channel_identity(blip_channel_t* ch, uint64_t* node_id,
                                    uint64_t* session_id) BLIP_NOEXCEPT;
@@ -604,31 +677,52 @@ BLIP_API int blip_channel_identity(blip_channel_t* ch, uint64_t* node_id,
  * @param index  0, 1, 2, ...
  * @param name   receives a static string.
  * @return #BLIP_OK; #BLIP_EINVAL (bad scope, NULL name, or `index` past the last name: stop).
- * @par Thread safety Thread-safe. @since 0.1
+ * @par Thread safety
+ *      Thread-safe.
+ * @since 0.1
  */
 BLIP_API int blip_stat_name(int scope, size_t index, const char** name) BLIP_NOEXCEPT;
 
 /**
  * Reads one channel counter, e.g. "messages_sent", "naks_sent", "kernel_drops".
+ * @param ch     the channel.
+ * @param name   the counter's name (see blip_stat_name()).
+ * @param value  receives its value.
  * @return #BLIP_OK; #BLIP_ENOTSUP (unknown name); #BLIP_ECLOSED; #BLIP_EINVAL.
- * @par Thread safety Any thread (waits briefly for the loop thread's state lock). @since 0.1
+ * @par Thread safety
+ *      Any thread (waits briefly for the loop thread's state lock).
+ * @since 0.1
  */
 BLIP_API int blip_channel_stat(blip_channel_t* ch, const char* name, uint64_t* value) BLIP_NOEXCEPT;
 
 /**
  * Lists the remote sender streams the channel tracks now.
- * @param node_ids, stream_ids  arrays of `capacity` entries (may be NULL when 0).
+ * @param ch          the channel.
+ * @param node_ids    an array of `capacity` entries (may be NULL when `capacity` is 0).
+ * @param stream_ids  an array of `capacity` entries (may be NULL when `capacity` is 0).
+ * @param capacity    the arrays' length.
  * @param count  receives how many there are (possibly more than `capacity`; then only
  *               `capacity` are written: call again with larger arrays).
- * @return #BLIP_OK; #BLIP_ECLOSED; #BLIP_EINVAL. @par Thread safety Any thread. @since 0.1
+ * @return #BLIP_OK; #BLIP_ECLOSED; #BLIP_EINVAL.
+ * @par Thread safety
+ *      Any thread.
+ * @since 0.1
  */
 BLIP_API int blip_channel_remotes(blip_channel_t* ch, uint64_t* node_ids, uint32_t* stream_ids,
                                   size_t capacity, size_t* count) BLIP_NOEXCEPT;
 
 /**
  * Reads one counter of a remote sender stream, e.g. "messages", "repairs", "naks_sent".
+ * @param ch         the channel.
+ * @param node_id    the sender's node id (from blip_channel_remotes() or an event).
+ * @param stream_id  the sender's stream.
+ * @param name       the counter's name (see blip_stat_name()).
+ * @param value      receives its value.
  * @return #BLIP_OK; #BLIP_ENOTSUP (unknown name); #BLIP_EADDRNOTAVAIL (no such sender stream
- *         tracked); #BLIP_ECLOSED; #BLIP_EINVAL. @par Thread safety Any thread. @since 0.1
+ *         tracked); #BLIP_ECLOSED; #BLIP_EINVAL.
+ * @par Thread safety
+ *      Any thread.
+ * @since 0.1
  */
 BLIP_API int blip_channel_remote_stat(blip_channel_t* ch, uint64_t node_id, uint32_t stream_id,
                                       const char* name, uint64_t* value) BLIP_NOEXCEPT;

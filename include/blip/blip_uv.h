@@ -33,7 +33,9 @@ extern "C" {
  *              shutdown order).
  * @param out   receives the context; unchanged on failure.
  * @return #BLIP_OK; #BLIP_EINVAL (NULL argument); #BLIP_ENOMEM; #BLIP_EIO.
- * @par Thread safety The calling thread becomes the context's loop thread. @since 0.1
+ * @par Thread safety
+ *      The calling thread becomes the context's loop thread.
+ * @since 0.1
  */
 BLIP_API int blip_context_create_uv(uv_loop_t* loop, blip_context_t** out) BLIP_NOEXCEPT;
 
