@@ -81,6 +81,10 @@ void check_clamped(const char* what, const char* sysctl, int requested, int read
 
 }  // namespace
 
+// libuv's recvmmsg slot size (UV__UDP_DGRAM_MAXSIZE) and its batch limit.
+constexpr std::size_t kMaxDatagramBuffer = std::size_t{64} << 10;
+constexpr std::size_t kRecvBatch = 20;
+
 struct UdpSocketState {
     uv_udp_t handle{};
     UdpSocket::OnDatagram on_datagram;
@@ -90,8 +94,10 @@ struct UdpSocketState {
     // send()'s target: a sockaddr_in, or a sockaddr_in6 with the scope id set when it needs one.
     sockaddr_storage group{};
     UdpStats stats;
-    // The one receive buffer: libuv reads a datagram into it, we hand it to on_datagram, and
-    // it is free again before the next read (recvmmsg is not enabled), so no per-datagram malloc.
+    // The one receive buffer: libuv reads datagrams into it (with recvmmsg, a batch into 64 KiB
+    // slots), we hand each to on_datagram, and it is free again before the next read, so there
+    // is no per-datagram malloc.
+    bool batched_recv = false;
     std::vector<std::uint8_t> buffer;
 };
 
@@ -125,7 +131,9 @@ static void blip_udp_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const
         }
         return;
     }
-    if (nread == 0 && addr == nullptr) return;  // nothing more to read this time
+    // Nothing more to read this time, or (UV_UDP_MMSG_FREE) the end of a recvmmsg batch: the
+    // buffer is ours and reused, so there is nothing to free.
+    if (nread == 0 && addr == nullptr) return;
     if ((flags & UV_UDP_PARTIAL) != 0) {
         // The kernel cut the datagram to fit the buffer; a cut Blip fragment could still decode
         // as a valid (shorter) one, so it is dropped, never delivered.
@@ -330,7 +338,12 @@ int UdpSocket::open(uv_loop_t* loop, const UdpOptions& opts, OnDatagram cb, UdpI
     auto* impl = new (std::nothrow) UdpSocketState;
     if (impl == nullptr) return fail(err, BLIP_ENOMEM, "udp socket: out of memory");
     try {
-        impl->buffer.resize(opts.datagram_buffer);
+        // A full-size buffer turns on recvmmsg: libuv then reads up to kRecvBatch datagrams per
+        // system call, each into its own 64 KiB slot (smaller buffers exist only to test
+        // truncation, and take one datagram per call).
+        impl->batched_recv = opts.datagram_buffer == kMaxDatagramBuffer;
+        impl->buffer.resize(impl->batched_recv ? kMaxDatagramBuffer * kRecvBatch
+                                               : opts.datagram_buffer);
     } catch (const std::bad_alloc&) {
         delete impl;
         return fail(err, BLIP_ENOMEM, "udp socket: out of memory");
@@ -342,7 +355,9 @@ int UdpSocket::open(uv_loop_t* loop, const UdpOptions& opts, OnDatagram cb, UdpI
     impl->handle.data = impl;
 
     // Giving the family creates the socket now, so buffer sizes can be set before bind.
-    int rc = uv_udp_init_ex(loop, &impl->handle, static_cast<unsigned>(family));
+    const unsigned init_flags = static_cast<unsigned>(family) |
+                                (impl->batched_recv ? static_cast<unsigned>(UV_UDP_RECVMMSG) : 0u);
+    int rc = uv_udp_init_ex(loop, &impl->handle, init_flags);
     if (rc != 0) {
         delete impl;  // init failed: the handle never joined the loop
         return fail(err, map_uv_error(rc), "udp socket: create: " + uv_error_text(rc));
