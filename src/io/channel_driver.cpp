@@ -224,6 +224,7 @@ void ChannelDriver::flush() {
         CoreGuard guard(mu_, core_thread_);
         endpoint_->flush(clock_now());
     }
+    transmit_pending();
     rearm();
     core_done();
 }
@@ -301,6 +302,7 @@ void ChannelDriver::on_timer_cb(uv_timer_t* t) noexcept {
         CoreGuard guard(self->mu_, self->core_thread_);
         self->endpoint_->on_timer(clock_now());
     }
+    self->transmit_pending();
     self->rearm();
     self->core_done();
 }
@@ -315,6 +317,7 @@ void ChannelDriver::on_datagram(std::span<const std::uint8_t> datagram) {
         CoreGuard guard(mu_, core_thread_);
         endpoint_->on_datagram(clock_now(), datagram);
     }
+    transmit_pending();
     rearm();
     core_done();
 }
@@ -341,13 +344,23 @@ void ChannelDriver::rearm() {
 
 void ChannelDriver::send_datagram(std::span<const std::uint8_t> datagram) {
     if (state_ != State::kOpen) return;
-    const int rc = socket_.send(datagram);
-    if (rc == BLIP_EAGAIN) {
-        ++send_dropped_;  // the protocol sees it as a lost datagram and repairs it
-    } else if (rc != BLIP_OK) {
-        ++send_failures_;
-        if (on_socket_error) on_socket_error(rc, std::string("send: ") + error_message(rc));
+    pending_out_.insert(pending_out_.end(), datagram.begin(), datagram.end());
+    pending_ends_.push_back(pending_out_.size());
+}
+
+void ChannelDriver::transmit_pending() {
+    if (pending_ends_.empty()) return;
+    if (state_ == State::kOpen) {
+        const UdpSocket::BatchResult r = socket_.send_batch(pending_out_, pending_ends_);
+        // A refused datagram is lost as the network could lose it: the protocol repairs it.
+        send_dropped_ += r.dropped;
+        send_failures_ += r.failed;
+        if (r.failed > 0 && on_socket_error) {
+            on_socket_error(r.first_error, std::string("send: ") + error_message(r.first_error));
+        }
     }
+    pending_out_.clear();
+    pending_ends_.clear();
 }
 
 void ChannelDriver::deliver(const proto::MessageInfo& info, std::span<const std::uint8_t> data) {

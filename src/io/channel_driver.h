@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "io/udp_socket.h"
 #include "proto/config.h"
@@ -162,6 +163,7 @@ private:
     void event(const proto::Event& ev) override;
 
     void on_datagram(std::span<const std::uint8_t> datagram);
+    void transmit_pending();
     void rearm();
     static void on_timer_cb(uv_timer_t* t) noexcept;
     static void on_timer_closed(uv_handle_t* h) noexcept;
@@ -187,6 +189,10 @@ private:
     std::uint64_t injected_drops_ = 0;
     std::uint64_t send_dropped_ = 0;
     std::uint64_t send_failures_ = 0;
+    // Datagrams the endpoint emitted during one core call, sent together afterwards (one
+    // sendmmsg instead of a system call each). Loop thread only.
+    std::vector<std::uint8_t> pending_out_;
+    std::vector<std::size_t> pending_ends_;
 };
 
 }  // namespace blip::io

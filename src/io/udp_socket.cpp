@@ -5,7 +5,10 @@
 #include <blip/blip.h>
 #include <net/if.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -406,6 +409,52 @@ int UdpSocket::open(uv_loop_t* loop, const UdpOptions& opts, OnDatagram cb, UdpI
     closed_stats_ = UdpStats{};
     if (info != nullptr) *info = std::move(got);
     return BLIP_OK;
+}
+
+UdpSocket::BatchResult UdpSocket::send_batch(std::span<const std::uint8_t> data,
+                                             std::span<const std::size_t> ends) {
+    BatchResult result;
+    std::size_t next = 0;  // first datagram not yet handled
+    auto account = [&](int rc) {
+        if (rc == BLIP_EAGAIN) {
+            ++result.dropped;
+        } else if (rc != BLIP_OK) {
+            if (result.failed++ == 0) result.first_error = rc;
+        }
+    };
+    uv_os_fd_t fd = -1;
+    // Straight to the kernel only while nothing waits in libuv's queue (order), in batches of
+    // up to kSendBatch; the rest, if the socket buffer fills, goes through send() and queues.
+    if (impl_ != nullptr && uv_udp_get_send_queue_count(&impl_->handle) == 0 &&
+        uv_fileno(reinterpret_cast<const uv_handle_t*>(&impl_->handle), &fd) == 0) {
+        constexpr std::size_t kSendBatch = 64;
+        std::array<mmsghdr, kSendBatch> msgs{};
+        std::array<iovec, kSendBatch> iov{};
+        const socklen_t to_len =
+            impl_->group.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+        while (next < ends.size()) {
+            const std::size_t n = std::min(kSendBatch, ends.size() - next);
+            for (std::size_t i = 0; i < n; ++i) {
+                const std::size_t begin = next + i == 0 ? 0 : ends[next + i - 1];
+                iov[i].iov_base = const_cast<std::uint8_t*>(data.data() + begin);
+                iov[i].iov_len = ends[next + i] - begin;
+                msgs[i] = mmsghdr{};
+                msgs[i].msg_hdr.msg_name = &impl_->group;
+                msgs[i].msg_hdr.msg_namelen = to_len;
+                msgs[i].msg_hdr.msg_iov = &iov[i];
+                msgs[i].msg_hdr.msg_iovlen = 1;
+            }
+            const int sent = ::sendmmsg(fd, msgs.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
+            if (sent <= 0) break;  // EAGAIN or an error: send() below sorts it out per datagram
+            impl_->stats.datagrams_sent += static_cast<std::uint64_t>(sent);
+            next += static_cast<std::size_t>(sent);
+        }
+    }
+    for (; next < ends.size(); ++next) {
+        const std::size_t begin = next == 0 ? 0 : ends[next - 1];
+        account(send(data.subspan(begin, ends[next] - begin)));
+    }
+    return result;
 }
 
 int UdpSocket::send(std::span<const std::uint8_t> datagram) {

@@ -117,6 +117,18 @@ public:
     ///         only in stats().send_errors.
     int send(std::span<const std::uint8_t> datagram);
 
+    /// What send_batch() did with each datagram.
+    struct BatchResult {
+        std::size_t dropped = 0;  ///< refused with BLIP_EAGAIN (send queue full)
+        std::size_t failed = 0;   ///< other errors
+        int first_error = 0;      ///< the first such error's BLIP_E* code
+    };
+
+    /// Sends datagrams [0, ends[0]), [ends[0], ends[1]), ... of `data` in order, with as few
+    /// system calls as the kernel allows (sendmmsg); what does not fit in the socket buffer is
+    /// queued as send() would. Same outcomes per datagram as send().
+    BatchResult send_batch(std::span<const std::uint8_t> data, std::span<const std::size_t> ends);
+
     /// Stops receiving and closes the socket; queued datagrams are discarded. `done` (may be
     /// empty) runs in libuv's close callback, after the socket's memory is freed; if the
     /// socket is not open it runs at once. After close() the socket may be opened again.
