@@ -1,0 +1,102 @@
+// perf_compare.cpp - blip-perf's compare mode: the raw baseline and Blip's throughput, latency
+// and repair in one run, and where they stand against the targets of issue 4.
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "perf_collect.h"
+#include "perf_sections.h"
+
+namespace perf {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+double ratio(double a, double b) { return std::isnan(a) || std::isnan(b) || b == 0 ? kNaN : a / b; }
+
+}  // namespace
+
+void run_compare(const Options& o, Document& doc) {
+    // Counts sized for ~1-2 s per run on a small machine; --count / --duration override.
+    const RunSpec raw1k = raw_spec(o, 1024, 300000);
+    const RunSpec raw1400 = raw_spec(o, 1400, 300000);
+    RunSpec t1k = throughput_spec(o, 1024, 300000);
+    t1k.loss = 0;
+    RunSpec t1k_loss = t1k;
+    t1k_loss.loss = 0.05;
+    RunSpec t64 = throughput_spec(o, 64, 1000000);
+    t64.loss = 0;
+    RunSpec t64_loss = t64;
+    t64_loss.loss = 0.05;
+    RunSpec lat = latency_spec(o, Kind::kLatency);
+    lat.loss = 0;
+    lat.size = 64;
+    lat.rate = 10000;
+
+    doc.sections.push_back(
+        run_section(o, "raw_1k", "plain UDP multicast, 1024-byte datagrams", raw1k, collect_rates));
+    doc.sections.push_back(run_section(o, "raw_1400", "plain UDP multicast, 1400-byte datagrams",
+                                       raw1400, collect_rates));
+    // The highest rate that verifies, unless the options fix the pace.
+    const bool search = !o.no_search && o.rate_limit == 0 && !o.rate && !o.mbps;
+    doc.sections.push_back(
+        throughput_section(o, "blip_1k", "Blip throughput, 1 KiB messages, lossless", t1k, search));
+    doc.sections.push_back(throughput_section(
+        o, "blip_1k_loss5", "Blip throughput, 1 KiB messages, 5% loss at the receiver", t1k_loss,
+        search));
+    doc.sections.push_back(throughput_section(
+        o, "blip_64", "Blip throughput, 64-byte messages, lossless", t64, search));
+    doc.sections.push_back(throughput_section(
+        o, "blip_64_loss5", "Blip throughput, 64-byte messages, 5% loss at the receiver", t64_loss,
+        search));
+    doc.sections.push_back(latency_section(o, "latency_64", lat));
+    Options ro = o;
+    ro.size = 64;
+    ro.rate = 10000;
+    ro.mbps.reset();
+    ro.duration_s.reset();
+    repair_sections(ro, doc, {0.01});
+
+    auto med = [&doc](const std::string& section, const std::string& fig) {
+        for (const Section& s : doc.sections) {
+            if (s.key == section) return s.median_of(fig);
+        }
+        return kNaN;
+    };
+    auto target = [&doc](const std::string& key, const std::string& label, double value, Unit unit,
+                         const std::string& unit_text, const std::string& op, double want) {
+        doc.targets.push_back(Target{key, label, value, unit, unit_text, op, want});
+    };
+    target("reliable_1k_vs_raw", "reliable 1 KiB MB/s / raw 1 KiB MB/s",
+           ratio(med("blip_1k", "rx.mb_per_s"), med("raw_1k", "rx.mb_per_s")), Unit::kPercent, "",
+           ">=", 0.85);
+    target("msgs_64", "64 B messages/s (lossless)", med("blip_64", "rx.per_s"), Unit::kRate,
+           "msg/s", ">=", 4e6);
+    target("loss5_1k", "1 KiB throughput at 5% loss / lossless",
+           ratio(med("blip_1k_loss5", "rx.per_s"), med("blip_1k", "rx.per_s")), Unit::kPercent, "",
+           ">=", 0.75);
+    target("loss5_64", "64 B throughput at 5% loss / lossless",
+           ratio(med("blip_64_loss5", "rx.per_s"), med("blip_64", "rx.per_s")), Unit::kPercent, "",
+           ">=", 0.75);
+    target("latency_p50", "latency p50, 10,000 msg/s, 64 B", med("latency_64", "lat.p50"),
+           Unit::kNs, "", "<", 25000);
+    target("latency_p99", "latency p99, 10,000 msg/s, 64 B", med("latency_64", "lat.p99"),
+           Unit::kNs, "", "<", 50000);
+    target("repair_p99_1pct", "repair delay p99 at 1% loss", med("repair_1pct", "repair_delay.p99"),
+           Unit::kNs, "", "<", 2e6);
+    const double early = med("blip_1k", "rx.rss_early_kb");
+    const double end = med("blip_1k", "rx.rss_end_kb");
+    doc.notes.push_back(
+        "receiver memory (1 KiB run, median): VmRSS " +
+        format_value(med("blip_1k", "rx.rss_start_kb"), Unit::kKB) + " once open, " +
+        format_value(early, Unit::kKB) + " a quarter in, " + format_value(end, Unit::kKB) +
+        " at the end (growth after the first quarter " + format_value(end - early, Unit::kKB) +
+        "), peak " + format_value(med("blip_1k", "rx.hwm_kb"), Unit::kKB) +
+        ". For the 60 s bound: blip-perf throughput --duration 60 --reps 1");
+    doc.notes.push_back(
+        "the raw runs send flat out and count what arrives (their drops are the kernel's "
+        "limit); a Blip run must deliver every message, so its rate includes any repair.");
+}
+
+}  // namespace perf
