@@ -308,6 +308,8 @@ typedef void (*blip_event_fn)(void* user, blip_channel_t* ch, const blip_event_i
 
 /** @} */
 
+// The option table below keeps one row per line, so clang-format must not reflow it.
+// clang-format off
 /**
  * @defgroup config Configuration
  * A channel's options, set by name with one setter per value type, so that new options add no
@@ -324,29 +326,30 @@ typedef void (*blip_event_fn)(void* user, blip_channel_t* ch, const blip_event_i
  *
  * | name | type | default | meaning |
  * |------|------|---------|---------|
- * | group | string | (required) | multicast group: "239.1.2.3", "ff12::1", "ff02::1%eth0" (IPv6
- * scope by name or index) | | port | int 1..65535 | (required) | UDP port | | interface | string |
- * (required) | interface by name ("eth0"), index ("2") or address ("10.0.0.5"); no default on
- * purpose: a guessed interface is the classic silent multicast failure | | ttl | int 0..255 | 1 |
- * IPv4 TTL / IPv6 hop limit (1 = this link only) | | loopback | bool | 1 | other processes on this
- * host hear our datagrams | | reuse_port | bool | 1 | several processes may bind the same group and
- * port | | recv_buffer | int bytes | 0 | SO_RCVBUF request (0 = kernel default); a clamped request
- * gives a #BLIP_EVENT_WARNING | | send_buffer | int bytes | 0 | SO_SNDBUF request (0 = kernel
- * default); idem | | datagram_size | int 128..65000 | 1400 | largest UDP payload sent | |
- * max_message_size | int 1..2^32-1 | 16777216 | largest message sent or reassembled | | stream |
- * int 0..2^32-1 | 0 | stream that blip_channel_send() uses | | accept_streams | string | "" |
- * comma-separated stream ids to receive, "" = all | | window_bytes | int | 67108864 | retransmit
- * window: bytes kept for repair | | window_messages | int | 1048576 | retransmit window: messages
- * kept for repair | | send_queue_bytes | int | 67108864 | accepted but unsent bytes before send
- * returns #BLIP_EAGAIN | | send_queue_messages | int | 1048576 | accepted but unsent messages, idem
- * | | rate_limit | int bytes/s | 0 | original data rate, 0 = unlimited (messages wait in the send
- * queue meanwhile, so a deep queue adds latency: queue bytes / rate) | | repair_rate | int bytes/s
- * | 104857600 | repair rate (bounds what a NAK storm can cost) | | repair_burst | int bytes |
- * 262144 | repair burst | | repair_holdoff_us | int | 250 | a datagram repaired this recently is
- * not repaired again | | heartbeat_min_us | int | 200 | first idle heartbeat (then doubling) | |
- * heartbeat_max_us | int | 1000000 | longest idle heartbeat interval | | join | string | "next" |
- * late join: "next" (from the next message heard) or "recover" (all the sender still holds) | |
- * reorder_buffer_bytes | int >= 65507 | 33554432 | out-of-order bytes buffered per sender stream |
+ * | group | string | (required) | multicast group: "239.1.2.3", "ff12::1", "ff02::1%eth0" (IPv6 scope by name or index) |
+ * | port | int 1..65535 | (required) | UDP port |
+ * | interface | string | (required) | interface by name ("eth0"), index ("2") or address ("10.0.0.5"); no default on purpose: a guessed interface is the classic silent multicast failure |
+ * | ttl | int 0..255 | 1 | IPv4 TTL / IPv6 hop limit (1 = this link only) |
+ * | loopback | bool | 1 | other processes on this host hear our datagrams |
+ * | reuse_port | bool | 1 | several processes may bind the same group and port |
+ * | recv_buffer | int bytes | 0 | SO_RCVBUF request (0 = kernel default); a clamped request gives a #BLIP_EVENT_WARNING |
+ * | send_buffer | int bytes | 0 | SO_SNDBUF request (0 = kernel default); idem |
+ * | datagram_size | int 128..65000 | 1400 | largest UDP payload sent |
+ * | max_message_size | int 1..2^32-1 | 16777216 | largest message sent or reassembled |
+ * | stream | int 0..2^32-1 | 0 | stream that blip_channel_send() uses |
+ * | accept_streams | string | "" | comma-separated stream ids to receive, "" = all |
+ * | window_bytes | int | 67108864 | retransmit window: bytes kept for repair |
+ * | window_messages | int | 1048576 | retransmit window: messages kept for repair |
+ * | send_queue_bytes | int | 67108864 | accepted but unsent bytes before send returns #BLIP_EAGAIN |
+ * | send_queue_messages | int | 1048576 | accepted but unsent messages, idem |
+ * | rate_limit | int bytes/s | 0 | original data rate, 0 = unlimited (messages wait in the send queue meanwhile, so a deep queue adds latency: queue bytes / rate) |
+ * | repair_rate | int bytes/s | 104857600 | repair rate (bounds what a NAK storm can cost) |
+ * | repair_burst | int bytes | 262144 | repair burst |
+ * | repair_holdoff_us | int | 250 | a datagram repaired this recently is not repaired again |
+ * | heartbeat_min_us | int | 200 | first idle heartbeat (then doubling) |
+ * | heartbeat_max_us | int | 1000000 | longest idle heartbeat interval |
+ * | join | string | "next" | late join: "next" (from the next message heard) or "recover" (all the sender still holds) |
+ * | reorder_buffer_bytes | int >= 65507 | 33554432 | out-of-order bytes buffered per sender stream |
  * | nak_delay_min_us | int | 20 | shortest wait before a NAK |
  * | nak_backoff_us | int | 500 | random extra wait before a NAK (suppression window) |
  * | repair_timeout_us | int | 1000 | wait for a repair before NAKing again (doubles) |
@@ -357,11 +360,11 @@ typedef void (*blip_event_fn)(void* user, blip_channel_t* ch, const blip_event_i
  * | max_senders | int | 4096 | remote sender streams tracked at most |
  * | receive_queue_messages | int | 65536 | pull mode: queued events before #BLIP_EVENT_OVERRUN |
  * | receive_queue_bytes | int | 134217728 | pull mode: queued payload bytes, idem |
- * | node_id | int or string (decimal/0x hex) | 0 | this node's stable identity; 0 = random per open
- * | | node_name | string | "" | sets node_id to a 64-bit hash of the name (e.g. "host/service") |
- * | seed | int | 0 | seed of NAK timing and ids; 0 = from the system (set only for reproducible
- * tests) | | inject_loss | double 0..1 | 0 | **testing and demos only**: drop this fraction of
- * received datagrams | | inject_seed | int | 1 | seed of the inject_loss choice |
+ * | node_id | int or string (decimal/0x hex) | 0 | this node's stable identity; 0 = random per open |
+ * | node_name | string | "" | sets node_id to a 64-bit hash of the name (e.g. "host/service") |
+ * | seed | int | 0 | seed of NAK timing and ids; 0 = from the system (set only for reproducible tests) |
+ * | inject_loss | double 0..1 | 0 | **testing and demos only**: drop this fraction of received datagrams |
+ * | inject_seed | int | 1 | seed of the inject_loss choice |
  *
  * Identity: a receiver tells a sender's restart (#BLIP_EVENT_SENDER_RESTARTED) from a new
  * sender by its node id. The default (random per open) is unique but changes on restart; give
@@ -369,6 +372,7 @@ typedef void (*blip_event_fn)(void* user, blip_channel_t* ch, const blip_event_i
  * id on one group.
  * @{
  */
+// clang-format on
 
 /**
  * Creates a config with every option at its default.
