@@ -320,8 +320,8 @@ typedef void (*blip_event_fn)(void* user, blip_channel_t* ch, const blip_event_i
  *
  * Required: `group`, `port`, `interface`. Everything else has a default meant for a LAN.
  * Relations between options are checked when the channel opens (#BLIP_EINVAL and a message
- * naming the options): `send_queue_bytes` >= `max_message_size`; `window_bytes` >=
- * `datagram_size`; `heartbeat_min_us` <= `heartbeat_max_us` < `sender_timeout_ms`;
+ * naming the options): `send_queue_bytes` >= `max_message_size`; `window_bytes` and
+ * `repair_burst` >= `datagram_size`; `heartbeat_min_us` <= `heartbeat_max_us` < `sender_timeout_ms`;
  * `repair_timeout_us` <= `nak_retry_max_us`; `sender_timeout_ms` <= `sender_forget_ms`.
  *
  * | name | type | default | meaning |

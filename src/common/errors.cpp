@@ -19,7 +19,7 @@ constexpr ErrorInfo kErrors[] = {
     BLIP_ERROR_ROW(BLIP_OK, "success"),
     BLIP_ERROR_ROW(BLIP_EINVAL, "invalid argument"),
     BLIP_ERROR_ROW(BLIP_ENOMEM, "out of memory"),
-    BLIP_ERROR_ROW(BLIP_EAGAIN, "would block: queue full"),
+    BLIP_ERROR_ROW(BLIP_EAGAIN, "would block: queue full, or nothing to receive yet"),
     BLIP_ERROR_ROW(BLIP_EMSGSIZE, "message too large"),
     BLIP_ERROR_ROW(BLIP_ECLOSED, "object closed"),
     BLIP_ERROR_ROW(BLIP_ETIMEDOUT, "timed out"),

@@ -84,7 +84,8 @@ std::string in_option_names(std::string why) {
             const bool starts_word = i == 0 || why[i - 1] == ' ';
             const std::size_t end = i + core.size();
             if (end > why.size()) continue;
-            const bool ends_word = end == why.size() || why[end] == ' ';
+            const bool ends_word =
+                end == why.size() || why[end] == ' ' || why[end] == ',' || why[end] == '.';
             if (starts_word && ends_word && why.compare(i, core.size(), core) == 0) {
                 out += option;
                 i = end;

@@ -1,0 +1,3 @@
+module blip.dev/blip
+
+go 1.19
