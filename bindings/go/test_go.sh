@@ -81,6 +81,18 @@ export GOCACHE=${BLIP_GO_CACHE:-$tmp/gocache}
 export GOPATH=$tmp/gopath GOPROXY=off GOFLAGS= GO111MODULE=on GOWORK=off GOTOOLCHAIN=local
 export CGO_ENABLED=1
 if [[ -n "${BLIP_CC:-}" ]]; then export CC=$BLIP_CC; fi
+# go test -asan (Go 1.19) recognises the compiler by its name only ("gcc*" or "clang*"), and
+# CMake's compiler is often /usr/bin/cc: name the real compiler.
+if [[ "$check_flag" == -asan ]]; then
+    cc_name=$(basename "${CC:-cc}")
+    if [[ "$cc_name" != gcc* && "$cc_name" != clang* ]]; then
+        if [[ "$("${CC:-cc}" -v 2>&1)" == *clang* ]] && command -v clang >/dev/null; then
+            export CC=clang
+        elif command -v gcc >/dev/null; then
+            export CC=gcc
+        fi
+    fi
+fi
 # Go's build cache keys a cgo package neither on pkg-config's output nor on headers outside the
 # module, so a cached build of this package would still point at an earlier, deleted prefix
 # (link: "cannot find -lblip") or headers. A define unique to this run rebuilds the cgo
