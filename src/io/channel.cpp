@@ -9,18 +9,12 @@
 #include <string_view>
 #include <utility>
 
+#include "io/clock.h"
 #include "io/net_address.h"
 
 namespace blip::io {
 
 namespace {
-
-proto::Time clock_now() noexcept { return proto::Time(static_cast<std::int64_t>(uv_hrtime())); }
-
-int fail(std::string* err, int code, std::string message) {
-    if (err != nullptr) *err = std::move(message);
-    return code;
-}
 
 int event_type(proto::EventType t) noexcept {
     switch (t) {
@@ -251,18 +245,15 @@ void Channel::notify_waiters() {
 }
 
 int Channel::send(std::uint32_t stream, std::span<const std::uint8_t> data, std::uint64_t* seq) {
-    if (loop_.on_loop_thread()) {
-        // From a callback or the embedding loop: transmit at once.
-        const int rc = with_driver([&](ChannelDriver& d) { return d.send(stream, data, seq); });
-        if (rc == BLIP_EAGAIN) blocked_len_.store(data.size());
-        if (rc == BLIP_OK) blocked_len_.store(0);
-        return rc;
-    }
-    const int rc = with_driver([&](ChannelDriver& d) { return d.enqueue(stream, data, seq); });
+    // On the loop thread (a callback, the embedding loop) transmit at once; from other threads
+    // only queue, and let one flush task per burst batch what was sent before it runs.
+    const bool on_loop = loop_.on_loop_thread();
+    const int rc = with_driver([&](ChannelDriver& d) {
+        return on_loop ? d.send(stream, data, seq) : d.enqueue(stream, data, seq);
+    });
     if (rc == BLIP_EAGAIN) blocked_len_.store(data.size());
     if (rc == BLIP_OK) blocked_len_.store(0);
-    // One flush task per burst: sends made before it runs are batched into full datagrams.
-    if (rc == BLIP_OK && !flush_posted_.exchange(true)) {
+    if (rc == BLIP_OK && !on_loop && !flush_posted_.exchange(true)) {
         loop_.post([this] {
             flush_posted_.store(false);
             if (!closed_.load()) driver_->flush();

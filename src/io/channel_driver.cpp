@@ -13,18 +13,12 @@
 #include <utility>
 
 #include "common/errors.h"
+#include "io/clock.h"
+#include "io/result.h"
 
 namespace blip::io {
 
 namespace {
-
-// uv_hrtime() is monotonic nanoseconds: exactly what proto::Time asks for.
-proto::Time clock_now() noexcept { return proto::Time(static_cast<std::int64_t>(uv_hrtime())); }
-
-int fail(std::string* err, int code, std::string message) {
-    if (err != nullptr) *err = std::move(message);
-    return code;
-}
 
 int map_status(proto::Status s) noexcept {
     switch (s) {

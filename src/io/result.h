@@ -26,4 +26,11 @@ struct Result {
     }
 };
 
+/// Stores `message` in `*err` (when given) and returns `code`: the shape of the io layer's
+/// `int f(..., std::string* err)` functions, which report a BLIP_E* code plus what failed.
+inline int fail(std::string* err, int code, std::string message) {
+    if (err != nullptr) *err = std::move(message);
+    return code;
+}
+
 }  // namespace blip::io

@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "io/result.h"
 #include "io/uv_error.h"
 
 namespace blip::io {
@@ -54,11 +55,6 @@ std::string interface_name(unsigned index) {
 // nothing without an interface, so the kernel needs the scope id to bind or send.
 bool needs_scope_id(const in6_addr& a) {
     return IN6_IS_ADDR_MC_LINKLOCAL(&a) || IN6_IS_ADDR_MC_NODELOCAL(&a);
-}
-
-int fail(std::string* err, int code, std::string message) {
-    if (err != nullptr) *err = std::move(message);
-    return code;
 }
 
 // What setsockopt(SO_RCVBUF/SO_SNDBUF, requested) actually granted, in the units of the
