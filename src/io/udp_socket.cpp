@@ -1,4 +1,4 @@
-// The channel's multicast UDP socket over libuv (see udp_socket.h). Must not include src/proto.
+// The channel's multicast UDP sockets over libuv (see udp_socket.h). Must not include src/proto.
 #include "io/udp_socket.h"
 
 #include <arpa/inet.h>
@@ -6,6 +6,9 @@
 #include <net/if.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#ifdef __linux__
+#include <linux/filter.h>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -85,12 +88,15 @@ constexpr std::size_t kMaxDatagramBuffer = std::size_t{64} << 10;
 constexpr std::size_t kRecvBatch = 20;
 
 struct UdpSocketState {
-    uv_udp_t handle{};
+    uv_udp_t handle{};       // receives: bound to the group and port, a member
+    uv_udp_t send_handle{};  // sends: ephemeral port, connected to the group, not a member
+    int open_handles = 0;    // how many of the two the loop still holds; the last close frees
+    bool drops_own = false;  // the receive socket's filter drops our own looped datagrams
     UdpSocket::OnDatagram on_datagram;
     UdpSocket::OnError on_error;
     std::function<void()> on_closed;
     std::size_t max_send_queue = 0;
-    // send()'s target: a sockaddr_in, or a sockaddr_in6 with the scope id set when it needs one.
+    // The group: a sockaddr_in, or a sockaddr_in6 with the scope id set when it needs one.
     sockaddr_storage group{};
     UdpStats stats;
     // The one receive buffer: libuv reads datagrams into it (with recvmmsg, a batch into 64 KiB
@@ -158,6 +164,7 @@ static void blip_udp_sent(uv_udp_send_t* req, int status) noexcept {
 
 static void blip_udp_closed(uv_handle_t* h) noexcept {
     auto* impl = static_cast<UdpSocketState*>(h->data);
+    if (--impl->open_handles > 0) return;
     std::function<void()> done = std::move(impl->on_closed);
     delete impl;
     if (done) done();
@@ -192,9 +199,10 @@ struct GroupNames {
     const std::string& if_text;     // "127.0.0.1", "veth0 (index 2)"
 };
 
-// setup_ipv4 / setup_ipv6 bind the socket, join the group and set the outgoing interface, ttl
-// and loopback. They return 0 or a libuv code, with the failed step named in *step.
-int setup_ipv4(uv_udp_t* h, const UdpOptions& opts, const sockaddr_storage& target,
+// setup_ipv4 / setup_ipv6 bind the receive socket `h` and join the group, then set the send
+// socket `s`'s outgoing interface, ttl and loopback and connect it to the group. They return 0
+// or a libuv code, with the failed step named in *step.
+int setup_ipv4(uv_udp_t* h, uv_udp_t* s, const UdpOptions& opts, const sockaddr_storage& target,
                const GroupNames& n, std::string* step) {
     auto failed = [step](std::string what, int rc) {
         *step = std::move(what);
@@ -213,16 +221,25 @@ int setup_ipv4(uv_udp_t* h, const UdpOptions& opts, const sockaddr_storage& targ
     if (rc != 0) return failed("bind " + n.group_text, rc);
     rc = uv_udp_set_membership(h, n.group_ip.c_str(), n.if_text.c_str(), UV_JOIN_GROUP);
     if (rc != 0) return failed("join group " + n.group_ip + " on interface " + n.if_text, rc);
-    rc = uv_udp_set_multicast_interface(h, n.if_text.c_str());
+    // The send socket is bound to the interface's address, so every datagram's source address
+    // is that address (what the receive socket's own-datagram filter matches).
+    sockaddr_in source{};
+    source.sin_family = AF_INET;
+    source.sin_addr = opts.interface;
+    rc = uv_udp_bind(s, reinterpret_cast<const sockaddr*>(&source), 0);
+    if (rc != 0) return failed("bind the send socket to " + n.if_text, rc);
+    rc = uv_udp_set_multicast_interface(s, n.if_text.c_str());
     if (rc != 0) return failed("set multicast interface " + n.if_text, rc);
-    rc = uv_udp_set_multicast_ttl(h, opts.ttl);
+    rc = uv_udp_set_multicast_ttl(s, opts.ttl);
     if (rc != 0) return failed("set multicast ttl " + std::to_string(opts.ttl), rc);
-    rc = uv_udp_set_multicast_loop(h, opts.loopback ? 1 : 0);
+    rc = uv_udp_set_multicast_loop(s, opts.loopback ? 1 : 0);
     if (rc != 0) return failed("set multicast loop", rc);
+    rc = uv_udp_connect(s, reinterpret_cast<const sockaddr*>(&target));
+    if (rc != 0) return failed("connect the send socket to " + n.group_text, rc);
     return 0;
 }
 
-int setup_ipv6(uv_udp_t* h, const UdpOptions& opts, const sockaddr_storage& target,
+int setup_ipv6(uv_udp_t* h, uv_udp_t* s, const UdpOptions& opts, const sockaddr_storage& target,
                const GroupNames& n, std::string* step) {
     auto failed = [step](std::string what, int rc) {
         *step = std::move(what);
@@ -246,16 +263,75 @@ int setup_ipv6(uv_udp_t* h, const UdpOptions& opts, const sockaddr_storage& targ
     mreq.ipv6mr_interface = opts.interface_index;
     rc = set_ipv6_option(h, IPV6_JOIN_GROUP, &mreq, sizeof mreq);
     if (rc != 0) return failed("join group " + n.group_ip + " on interface " + n.if_text, rc);
-    // Always explicit, even when the bind already tied the socket to the interface.
+    // The send socket: interface, hops and loop first, so that connect() picks the route (and
+    // with it the source address) through that interface.
     const unsigned index = opts.interface_index;
-    rc = set_ipv6_option(h, IPV6_MULTICAST_IF, &index, sizeof index);
+    rc = set_ipv6_option(s, IPV6_MULTICAST_IF, &index, sizeof index);
     if (rc != 0) return failed("set multicast interface " + n.if_text, rc);
-    rc = set_ipv6_int(h, IPV6_MULTICAST_HOPS, opts.ttl);
+    rc = set_ipv6_int(s, IPV6_MULTICAST_HOPS, opts.ttl);
     if (rc != 0) return failed("set multicast ttl " + std::to_string(opts.ttl), rc);
-    rc = set_ipv6_int(h, IPV6_MULTICAST_LOOP, opts.loopback ? 1 : 0);
+    rc = set_ipv6_int(s, IPV6_MULTICAST_LOOP, opts.loopback ? 1 : 0);
     if (rc != 0) return failed("set multicast loop", rc);
+    rc = uv_udp_connect(s, reinterpret_cast<const sockaddr*>(&group));
+    if (rc != 0) return failed("connect the send socket to " + n.group_text, rc);
     return 0;
 }
+
+#ifdef __linux__
+// Attaches to the receive socket `h` a classic BPF filter that drops datagrams whose source is
+// the send socket `s` (address and port, as getsockname() reports them after connect()). For a
+// UDP socket the filter sees the packet from the UDP header on (offset 0: source port), and the
+// IP header at SKF_NET_OFF. Returns 0 or a libuv code.
+int attach_own_filter(uv_udp_t* h, uv_udp_t* s) {
+    sockaddr_storage self{};
+    int len = sizeof self;
+    int rc = uv_udp_getsockname(s, reinterpret_cast<sockaddr*>(&self), &len);
+    if (rc != 0) return rc;
+    constexpr auto kAccept = static_cast<std::uint32_t>(-1);  // keep the whole datagram
+    std::vector<sock_filter> code;
+    auto stmt = [&](std::uint16_t op, std::uint32_t k) {
+        code.push_back(sock_filter{op, 0, 0, k});
+    };
+    // Jumps to "accept" are patched once the program's length is known.
+    std::vector<std::size_t> to_accept;
+    auto unless_equal_accept = [&](std::uint32_t k) {
+        to_accept.push_back(code.size());
+        code.push_back(sock_filter{static_cast<std::uint16_t>(BPF_JMP | BPF_JEQ | BPF_K), 0, 0, k});
+    };
+    const auto ldh = static_cast<std::uint16_t>(BPF_LD | BPF_H | BPF_ABS);
+    const auto ldw = static_cast<std::uint16_t>(BPF_LD | BPF_W | BPF_ABS);
+    if (self.ss_family == AF_INET) {
+        const auto* a = reinterpret_cast<const sockaddr_in*>(&self);
+        stmt(ldh, 0);
+        unless_equal_accept(ntohs(a->sin_port));
+        stmt(ldw, static_cast<std::uint32_t>(SKF_NET_OFF + 12));  // IPv4 source address
+        unless_equal_accept(ntohl(a->sin_addr.s_addr));
+    } else {
+        const auto* a = reinterpret_cast<const sockaddr_in6*>(&self);
+        stmt(ldh, 0);
+        unless_equal_accept(ntohs(a->sin6_port));
+        for (std::uint32_t word = 0; word < 4; ++word) {
+            std::uint32_t v = 0;
+            std::memcpy(&v, a->sin6_addr.s6_addr + 4 * word, 4);
+            stmt(ldw, static_cast<std::uint32_t>(SKF_NET_OFF + 8) + 4 * word);  // source address
+            unless_equal_accept(ntohl(v));
+        }
+    }
+    stmt(static_cast<std::uint16_t>(BPF_RET | BPF_K), 0);  // ours: drop
+    const std::size_t accept = code.size();
+    stmt(static_cast<std::uint16_t>(BPF_RET | BPF_K), kAccept);
+    for (const std::size_t at : to_accept) {
+        code[at].jf = static_cast<std::uint8_t>(accept - at - 1);
+    }
+    sock_fprog prog{static_cast<unsigned short>(code.size()), code.data()};
+    uv_os_fd_t fd = -1;
+    if ((rc = uv_fileno(reinterpret_cast<const uv_handle_t*>(h), &fd)) != 0) return rc;
+    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0) {
+        return uv_translate_sys_error(errno);
+    }
+    return 0;
+}
+#endif
 
 }  // namespace
 
@@ -352,8 +428,9 @@ int UdpSocket::open(uv_loop_t* loop, const UdpOptions& opts, OnDatagram cb, UdpI
     impl->max_send_queue = opts.max_send_queue;
     impl->group = target;
     impl->handle.data = impl;
+    impl->send_handle.data = impl;
 
-    // Giving the family creates the socket now, so buffer sizes can be set before bind.
+    // Giving the family creates the sockets now, so buffer sizes can be set before bind.
     const unsigned init_flags = static_cast<unsigned>(family) |
                                 (impl->batched_recv ? static_cast<unsigned>(UV_UDP_RECVMMSG) : 0u);
     int rc = uv_udp_init_ex(loop, &impl->handle, init_flags);
@@ -361,14 +438,22 @@ int UdpSocket::open(uv_loop_t* loop, const UdpOptions& opts, OnDatagram cb, UdpI
         delete impl;  // init failed: the handle never joined the loop
         return fail(err, map_uv_error(rc), "udp socket: create: " + uv_error_text(rc));
     }
-    // From here on the handle belongs to the loop: failures close it and the close callback
-    // frees impl.
+    impl->open_handles = 1;
+    rc = uv_udp_init_ex(loop, &impl->send_handle, static_cast<unsigned>(family));
+    if (rc == 0) impl->open_handles = 2;
+    // From here on the handles belong to the loop: failures close them and the last close
+    // callback frees impl.
     auto abandon = [&](const std::string& step, int uv_rc) {
         impl->on_datagram = nullptr;
         uv_close(reinterpret_cast<uv_handle_t*>(&impl->handle), blip_udp_closed);
+        if (impl->open_handles == 2) {
+            uv_close(reinterpret_cast<uv_handle_t*>(&impl->send_handle), blip_udp_closed);
+        }
         return fail(err, map_uv_error(uv_rc), step + ": " + uv_error_text(uv_rc));
     };
+    if (rc != 0) return abandon("udp socket: create the send socket", rc);
     auto* as_handle = reinterpret_cast<uv_handle_t*>(&impl->handle);
+    auto* as_send_handle = reinterpret_cast<uv_handle_t*>(&impl->send_handle);
 
     UdpInfo got;
     if (opts.recv_buffer > 0) {
@@ -379,7 +464,7 @@ int UdpSocket::open(uv_loop_t* loop, const UdpOptions& opts, OnDatagram cb, UdpI
     }
     if (opts.send_buffer > 0) {
         int v = opts.send_buffer;
-        if ((rc = uv_send_buffer_size(as_handle, &v)) != 0) {
+        if ((rc = uv_send_buffer_size(as_send_handle, &v)) != 0) {
             return abandon("set send buffer " + std::to_string(opts.send_buffer), rc);
         }
     }
@@ -387,7 +472,7 @@ int UdpSocket::open(uv_loop_t* loop, const UdpOptions& opts, OnDatagram cb, UdpI
     if ((rc = uv_recv_buffer_size(as_handle, &got.recv_buffer)) != 0) {
         return abandon("read receive buffer size", rc);
     }
-    if ((rc = uv_send_buffer_size(as_handle, &got.send_buffer)) != 0) {
+    if ((rc = uv_send_buffer_size(as_send_handle, &got.send_buffer)) != 0) {
         return abandon("read send buffer size", rc);
     }
     check_clamped("receive", "net.core.rmem_max", opts.recv_buffer, got.recv_buffer, &got.warnings);
@@ -395,9 +480,16 @@ int UdpSocket::open(uv_loop_t* loop, const UdpOptions& opts, OnDatagram cb, UdpI
 
     const GroupNames names{group_ip, group_text, if_text};
     std::string step;
-    rc = family == AF_INET ? setup_ipv4(&impl->handle, opts, target, names, &step)
-                           : setup_ipv6(&impl->handle, opts, target, names, &step);
+    rc = family == AF_INET ? setup_ipv4(&impl->handle, &impl->send_handle, opts, target, names, &step)
+                           : setup_ipv6(&impl->handle, &impl->send_handle, opts, target, names, &step);
     if (rc != 0) return abandon(step, rc);
+#ifdef __linux__
+    // Without the filter (an old kernel, or drop_own off) the protocol core still recognises
+    // and discards our own datagrams; the filter only saves the work.
+    if (opts.drop_own && opts.loopback) {
+        impl->drops_own = attach_own_filter(&impl->handle, &impl->send_handle) == 0;
+    }
+#endif
     rc = uv_udp_recv_start(&impl->handle, blip_udp_alloc, blip_udp_recv);
     if (rc != 0) return abandon("start receiving on " + group_text, rc);
 
@@ -421,22 +513,18 @@ UdpSocket::BatchResult UdpSocket::send_batch(std::span<const std::uint8_t> data,
     uv_os_fd_t fd = -1;
     // Straight to the kernel only while nothing waits in libuv's queue (order), in batches of
     // up to kSendBatch; the rest, if the socket buffer fills, goes through send() and queues.
-    if (impl_ != nullptr && uv_udp_get_send_queue_count(&impl_->handle) == 0 &&
-        uv_fileno(reinterpret_cast<const uv_handle_t*>(&impl_->handle), &fd) == 0) {
+    if (impl_ != nullptr && uv_udp_get_send_queue_count(&impl_->send_handle) == 0 &&
+        uv_fileno(reinterpret_cast<const uv_handle_t*>(&impl_->send_handle), &fd) == 0) {
         constexpr std::size_t kSendBatch = 64;
         std::array<mmsghdr, kSendBatch> msgs{};
         std::array<iovec, kSendBatch> iov{};
-        const socklen_t to_len =
-            impl_->group.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
         while (next < ends.size()) {
             const std::size_t n = std::min(kSendBatch, ends.size() - next);
             for (std::size_t i = 0; i < n; ++i) {
                 const std::size_t begin = next + i == 0 ? 0 : ends[next + i - 1];
                 iov[i].iov_base = const_cast<std::uint8_t*>(data.data() + begin);
                 iov[i].iov_len = ends[next + i] - begin;
-                msgs[i] = mmsghdr{};
-                msgs[i].msg_hdr.msg_name = &impl_->group;
-                msgs[i].msg_hdr.msg_namelen = to_len;
+                msgs[i] = mmsghdr{};  // no msg_name: the send socket is connected to the group
                 msgs[i].msg_hdr.msg_iov = &iov[i];
                 msgs[i].msg_hdr.msg_iovlen = 1;
             }
@@ -458,9 +546,9 @@ int UdpSocket::send(std::span<const std::uint8_t> datagram) {
     // uv_buf_t takes a non-const pointer; libuv only reads from it when sending.
     uv_buf_t buf = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(datagram.data())),
                                static_cast<unsigned>(datagram.size()));
-    const auto* to = reinterpret_cast<const sockaddr*>(&impl_->group);
     // try_send also answers UV_EAGAIN while earlier datagrams are queued, which keeps order.
-    int rc = uv_udp_try_send(&impl_->handle, &buf, 1, to);
+    // No address: the send socket is connected to the group.
+    int rc = uv_udp_try_send(&impl_->send_handle, &buf, 1, nullptr);
     if (rc >= 0) {
         ++impl_->stats.datagrams_sent;
         return BLIP_OK;
@@ -469,7 +557,8 @@ int UdpSocket::send(std::span<const std::uint8_t> datagram) {
         ++impl_->stats.send_errors;
         return map_uv_error(rc);
     }
-    if (uv_udp_get_send_queue_size(&impl_->handle) + datagram.size() > impl_->max_send_queue) {
+    if (uv_udp_get_send_queue_size(&impl_->send_handle) + datagram.size() >
+        impl_->max_send_queue) {
         ++impl_->stats.send_queue_full;
         return BLIP_EAGAIN;
     }
@@ -488,7 +577,7 @@ int UdpSocket::send(std::span<const std::uint8_t> datagram) {
     q->req.data = q;
     buf =
         uv_buf_init(reinterpret_cast<char*>(q->data.data()), static_cast<unsigned>(q->data.size()));
-    rc = uv_udp_send(&q->req, &impl_->handle, &buf, 1, to, blip_udp_sent);
+    rc = uv_udp_send(&q->req, &impl_->send_handle, &buf, 1, nullptr, blip_udp_sent);
     if (rc != 0) {  // the callback will not run
         delete q;
         ++impl_->stats.send_errors;
@@ -509,7 +598,10 @@ void UdpSocket::close(std::function<void()> done) {
     uv_udp_recv_stop(&impl->handle);
     impl->on_closed = std::move(done);
     uv_close(reinterpret_cast<uv_handle_t*>(&impl->handle), blip_udp_closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&impl->send_handle), blip_udp_closed);
 }
+
+bool UdpSocket::drops_own() const noexcept { return impl_ != nullptr && impl_->drops_own; }
 
 std::optional<std::uint64_t> UdpSocket::kernel_drops() const {
     if (impl_ == nullptr) return std::nullopt;

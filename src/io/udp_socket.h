@@ -1,4 +1,4 @@
-// The channel's multicast UDP socket on a libuv loop (the only code opening it); no src/proto.
+// The channel's multicast UDP sockets on a libuv loop (the only code opening them); no src/proto.
 #pragma once
 
 #include <netinet/in.h>
@@ -34,9 +34,13 @@ struct UdpOptions {
     /// IP_MULTICAST_TTL (IPv6: IPV6_MULTICAST_HOPS), 0..255; 1 keeps traffic on the local link
     int ttl = 1;
     /// IP_MULTICAST_LOOP (IPv6: IPV6_MULTICAST_LOOP): on, so several processes on one host hear
-    /// each other (and this socket hears its own datagrams, which the protocol core recognises
-    /// and discards).
+    /// each other.
     bool loopback = true;
+    /// With loopback on, the kernel also hands this socket's own datagrams back to its receive
+    /// socket. A socket filter drops them there (matched by the send socket's source address and
+    /// port, unique on the host), so they neither cost a read nor crowd out other senders'
+    /// datagrams (NAKs) in the receive buffer. Off: they are delivered like any other.
+    bool drop_own = true;
     /// Lets several sockets bind the same group and port (SO_REUSEADDR through
     /// UV_UDP_REUSEADDR; for multicast every such socket receives a copy). When false, a second
     /// bind fails with BLIP_EADDRINUSE.
@@ -74,8 +78,12 @@ struct UdpStats {
 
 struct UdpSocketState;  // private to udp_socket.cpp
 
-/// One multicast UDP socket. Every member, and every callback, runs on the loop's thread.
-/// Not copyable or movable: libuv holds pointers into its state while it is open.
+/// One multicast UDP endpoint: a receive socket (bound to the group and port, a member) and a
+/// send socket (an ephemeral port, connected to the group, not a member). Sending from a
+/// separate connected socket spares the kernel a route lookup per datagram, and gives this
+/// endpoint a source address of its own, by which the receive socket drops its looped-back
+/// datagrams (UdpOptions::drop_own). Every member, and every callback, runs on the loop's
+/// thread. Not copyable or movable: libuv holds pointers into its state while it is open.
 class UdpSocket {
 public:
     /// Called on the loop thread for each complete datagram; the bytes are valid only during
@@ -135,6 +143,9 @@ public:
     void close(std::function<void()> done);
 
     [[nodiscard]] bool is_open() const noexcept { return impl_ != nullptr; }
+    /// True when the kernel drops this endpoint's own looped-back datagrams (drop_own was set
+    /// and the socket filter was accepted).
+    [[nodiscard]] bool drops_own() const noexcept;
     /// Datagrams the kernel dropped for this socket (receive buffer full), from /proc/net/udp
     /// or udp6; empty when the socket is closed or Linux does not report it.
     [[nodiscard]] std::optional<std::uint64_t> kernel_drops() const;

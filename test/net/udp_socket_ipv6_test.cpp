@@ -93,12 +93,12 @@ TEST(UdpSocketIpv6, DatagramFromVeth0ReachesTheSocketOnVeth1) {
     b.close(nullptr);
 }
 
-TEST(UdpSocketIpv6, LoopbackDecidesWhetherTheSenderHearsItself) {
+TEST(UdpSocketIpv6, LoopbackAndDropOwnDecideWhetherTheSenderHearsItself) {
     unsigned veth0 = 0;
     unsigned veth1 = 0;
     REQUIRE_VETH_PAIR(veth0, veth1);
     for (const bool loopback : {true, false}) {
-        SCOPED_TRACE(loopback ? "loopback on" : "loopback off");
+        SCOPED_TRACE(loopback ? "loopback on, drop_own off" : "loopback off");
         Loop loop;
         UdpSocket a;
         UdpSocket b;  // on veth1: proves the datagram left, so a's silence is not a lost send
@@ -107,6 +107,7 @@ TEST(UdpSocketIpv6, LoopbackDecidesWhetherTheSenderHearsItself) {
         std::string err;
         UdpOptions o = options6(test_port(1), veth0);
         o.loopback = loopback;
+        o.drop_own = false;
         ASSERT_EQ(a.open(loop.get(), o, ra.callback(), nullptr, &err), 0) << err;
         ASSERT_EQ(b.open(loop.get(), options6(test_port(1), veth1), rb.callback(), nullptr, &err),
                   0)
@@ -125,6 +126,37 @@ TEST(UdpSocketIpv6, LoopbackDecidesWhetherTheSenderHearsItself) {
         a.close(nullptr);
         b.close(nullptr);
     }
+}
+
+TEST(UdpSocketIpv6, DropOwnFiltersOnlyTheSendersOwnDatagrams) {
+    unsigned veth0 = 0;
+    unsigned veth1 = 0;
+    REQUIRE_VETH_PAIR(veth0, veth1);
+    Loop loop;
+    UdpSocket a;  // a and c share veth0 (loopback on); b is on veth1
+    UdpSocket b;
+    UdpSocket c;
+    Received ra;
+    Received rb;
+    Received rc;
+    std::string err;
+    const UdpOptions o = options6(test_port(2), veth0);
+    ASSERT_EQ(a.open(loop.get(), o, ra.callback(), nullptr, &err), 0) << err;
+    ASSERT_EQ(c.open(loop.get(), o, rc.callback(), nullptr, &err), 0) << err;
+    ASSERT_EQ(b.open(loop.get(), options6(test_port(2), veth1), rb.callback(), nullptr, &err), 0)
+        << err;
+    EXPECT_TRUE(a.drops_own());
+    const auto msg = bytes("own v6 " + std::to_string(getpid()));
+    ASSERT_EQ(a.send(msg), 0);
+    ASSERT_TRUE(loop.run_until([&] { return !rb.datagrams.empty() && !rc.datagrams.empty(); }));
+    loop.settle(std::chrono::milliseconds(100));
+    EXPECT_TRUE(ra.datagrams.empty());
+    ASSERT_EQ(rb.datagrams.size(), 1U);
+    ASSERT_EQ(rc.datagrams.size(), 1U);
+    EXPECT_EQ(rc.datagrams[0], msg);
+    a.close(nullptr);
+    b.close(nullptr);
+    c.close(nullptr);
 }
 
 TEST(UdpSocketIpv6, SecondBindWithoutReuseOnTheSameInterfaceFailsWithAddrInUse) {

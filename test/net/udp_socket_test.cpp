@@ -58,15 +58,69 @@ TEST(UdpSocket, DatagramReachesBothSocketsOnTheGroup) {
 
     const auto msg = bytes("hello group " + std::to_string(getpid()));
     ASSERT_EQ(a.send(msg), 0);
-    ASSERT_TRUE(loop.run_until([&] { return !ra.datagrams.empty() && !rb.datagrams.empty(); }));
+    ASSERT_TRUE(loop.run_until([&] { return !rb.datagrams.empty(); }));
     loop.settle(std::chrono::milliseconds(50));  // a duplicate would arrive by now
-    ASSERT_EQ(ra.datagrams.size(), 1U);          // the sender hears itself: loopback is on
     ASSERT_EQ(rb.datagrams.size(), 1U);
-    EXPECT_EQ(ra.datagrams[0], msg);
     EXPECT_EQ(rb.datagrams[0], msg);
+    // Loopback is on, but the kernel drops a's own datagram before a's receive socket.
+    EXPECT_TRUE(a.drops_own());
+    EXPECT_TRUE(ra.datagrams.empty());
     EXPECT_EQ(a.stats().datagrams_sent, 1U);
-    EXPECT_EQ(a.stats().datagrams_received, 1U);
+    EXPECT_EQ(a.stats().datagrams_received, 0U);
     EXPECT_EQ(b.stats().datagrams_received, 1U);
+
+    // And back: b's datagram reaches a (the filter drops only a's own).
+    const auto reply = bytes("reply " + std::to_string(getpid()));
+    ASSERT_EQ(b.send(reply), 0);
+    ASSERT_TRUE(loop.run_until([&] { return !ra.datagrams.empty(); }));
+    loop.settle(std::chrono::milliseconds(50));
+    ASSERT_EQ(ra.datagrams.size(), 1U);
+    EXPECT_EQ(ra.datagrams[0], reply);
+    EXPECT_EQ(rb.datagrams.size(), 1U);
+    a.close(nullptr);
+    b.close(nullptr);
+}
+
+TEST(UdpSocket, WithoutDropOwnTheSenderHearsItself) {
+    REQUIRE_NETNS();
+    Loop loop;
+    UdpOptions o = options(test_port(3));
+    o.drop_own = false;
+    UdpSocket a;
+    Received ra;
+    std::string err;
+    ASSERT_EQ(a.open(loop.get(), o, ra.callback(), nullptr, &err), 0) << err;
+    EXPECT_FALSE(a.drops_own());
+    const auto msg = bytes("self " + std::to_string(getpid()));
+    ASSERT_EQ(a.send(msg), 0);
+    ASSERT_TRUE(loop.run_until([&] { return !ra.datagrams.empty(); }));
+    loop.settle(std::chrono::milliseconds(50));
+    ASSERT_EQ(ra.datagrams.size(), 1U);
+    EXPECT_EQ(ra.datagrams[0], msg);
+    a.close(nullptr);
+}
+
+TEST(UdpSocket, TwoEndpointsInOneProcessHearEachOtherButNotThemselves) {
+    REQUIRE_NETNS();
+    Loop loop;
+    const UdpOptions o = options(test_port(2));
+    UdpSocket a;
+    UdpSocket b;
+    Received ra;
+    Received rb;
+    std::string err;
+    ASSERT_EQ(a.open(loop.get(), o, ra.callback(), nullptr, &err), 0) << err;
+    ASSERT_EQ(b.open(loop.get(), o, rb.callback(), nullptr, &err), 0) << err;
+    const std::vector<std::size_t> ends{3, 6, 9};
+    const auto data = bytes("abcdefghi");
+    EXPECT_EQ(a.send_batch(data, ends).failed, 0U);
+    EXPECT_EQ(b.send_batch(data, ends).failed, 0U);
+    ASSERT_TRUE(loop.run_until([&] { return ra.datagrams.size() + rb.datagrams.size() >= 6; }));
+    loop.settle(std::chrono::milliseconds(50));
+    ASSERT_EQ(ra.datagrams.size(), 3U);
+    ASSERT_EQ(rb.datagrams.size(), 3U);
+    EXPECT_EQ(ra.datagrams[2], bytes("ghi"));
+    EXPECT_EQ(rb.datagrams[0], bytes("abc"));
     a.close(nullptr);
     b.close(nullptr);
 }
@@ -97,6 +151,7 @@ TEST(UdpSocket, TruncatedDatagramIsDroppedAndCounted) {
     REQUIRE_NETNS();
     Loop loop;
     UdpOptions o = options(test_port(2));
+    o.drop_own = false;  // tx hears itself with its full-size buffer
     UdpSocket tx;
     UdpSocket rx;
     Received rtx;
@@ -208,8 +263,10 @@ TEST(UdpSocket, CloseFromInsideTheReceiveCallback) {
     std::string err;
     int heard = 0;
     bool closed = false;
+    UdpOptions o = options(test_port(2));
+    o.drop_own = false;  // s hears its own two datagrams
     ASSERT_EQ(s.open(
-                  loop.get(), options(test_port(2)),
+                  loop.get(), o,
                   [&](auto) {
                       ++heard;
                       s.close([&] { closed = true; });
