@@ -480,8 +480,9 @@ int UdpSocket::open(uv_loop_t* loop, const UdpOptions& opts, OnDatagram cb, UdpI
 
     const GroupNames names{group_ip, group_text, if_text};
     std::string step;
-    rc = family == AF_INET ? setup_ipv4(&impl->handle, &impl->send_handle, opts, target, names, &step)
-                           : setup_ipv6(&impl->handle, &impl->send_handle, opts, target, names, &step);
+    rc = family == AF_INET
+             ? setup_ipv4(&impl->handle, &impl->send_handle, opts, target, names, &step)
+             : setup_ipv6(&impl->handle, &impl->send_handle, opts, target, names, &step);
     if (rc != 0) return abandon(step, rc);
 #ifdef __linux__
     // Without the filter (an old kernel, or drop_own off) the protocol core still recognises
@@ -557,8 +558,7 @@ int UdpSocket::send(std::span<const std::uint8_t> datagram) {
         ++impl_->stats.send_errors;
         return map_uv_error(rc);
     }
-    if (uv_udp_get_send_queue_size(&impl_->send_handle) + datagram.size() >
-        impl_->max_send_queue) {
+    if (uv_udp_get_send_queue_size(&impl_->send_handle) + datagram.size() > impl_->max_send_queue) {
         ++impl_->stats.send_queue_full;
         return BLIP_EAGAIN;
     }
