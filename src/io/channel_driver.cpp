@@ -4,6 +4,7 @@
 
 #include <blip/blip.h>
 
+#include <cstring>
 #include <new>
 #include <optional>
 #include <random>
@@ -19,22 +20,6 @@
 namespace blip::io {
 
 namespace {
-
-int map_status(proto::Status s) noexcept {
-    switch (s) {
-        case proto::Status::kOk:
-            return BLIP_OK;
-        case proto::Status::kInvalid:
-            return BLIP_EINVAL;
-        case proto::Status::kWouldBlock:
-            return BLIP_EAGAIN;
-        case proto::Status::kMessageTooLarge:
-            return BLIP_EMSGSIZE;
-        case proto::Status::kClosed:
-            return BLIP_ECLOSED;
-    }
-    return BLIP_EINTERNAL;
-}
 
 // Holds the driver's lock and marks this thread as inside the endpoint for the guard's lifetime,
 // so that a callback reaching back into the driver is refused instead of re-entering the
@@ -176,6 +161,7 @@ int ChannelDriver::open(uv_loop_t* loop, const DriverOptions& opts, std::string*
     timer_->data = this;
 
     loop_ = loop;
+    send_cfg_ = opts.endpoint.sender;
     inject_loss_ = opts.inject_loss;
     inject_rng_ = proto::Rng(opts.inject_seed);
     state_ = State::kOpen;
@@ -187,22 +173,55 @@ bool ChannelDriver::in_core_on_this_thread() const noexcept {
     return core_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id();
 }
 
+ChannelDriver::StreamQueue* ChannelDriver::stream_queue_locked(std::uint32_t stream) {
+    for (StreamQueue& q : stream_queues_) {
+        if (q.stream == stream) return &q;
+    }
+    stream_queues_.push_back(StreamQueue{});
+    stream_queues_.back().stream = stream;
+    return &stream_queues_.back();
+}
+
 int ChannelDriver::enqueue(std::uint32_t stream, std::span<const std::uint8_t> data,
                            std::uint64_t* mseq) {
     if (in_core_on_this_thread()) return BLIP_ESTATE;  // from inside a callback: see the header
-    proto::Status st;
-    {
-        CoreGuard guard(mu_, core_thread_);
-        if (state_ == State::kClosed) return BLIP_ECLOSED;
-        if (state_ != State::kOpen) return BLIP_ESTATE;
-        try {
-            st = endpoint_->send(clock_now(), stream, data, mseq);
-            if (st == proto::Status::kOk) streams_.insert(stream);
-        } catch (const std::bad_alloc&) {
-            return BLIP_ENOMEM;
+    const State st = state_.load();
+    if (st == State::kClosed) return BLIP_ECLOSED;
+    if (st != State::kOpen) return BLIP_ESTATE;
+    // The same tests, in the same order, as proto::Sender::submit().
+    if (data.size() > send_cfg_.max_message_size) return BLIP_EMSGSIZE;
+    std::lock_guard<std::mutex> lock(submit_mu_);
+    try {
+        StreamQueue* q = stream_queue_locked(stream);
+        if (q->messages >= send_cfg_.queue_max_messages ||
+            q->bytes + data.size() > send_cfg_.queue_max_bytes) {
+            return BLIP_EAGAIN;
         }
+        const auto len = static_cast<std::uint32_t>(data.size());
+        const std::size_t at = submitted_.size();
+        submitted_.resize(at + 8 + data.size());
+        std::memcpy(submitted_.data() + at, &stream, 4);
+        std::memcpy(submitted_.data() + at + 4, &len, 4);
+        if (!data.empty()) std::memcpy(submitted_.data() + at + 8, data.data(), data.size());
+        if (mseq != nullptr) *mseq = q->next_mseq;
+        ++q->next_mseq;
+        q->bytes += data.size();
+        ++q->messages;
+        q->fresh_bytes += data.size();
+        ++q->fresh_messages;
+    } catch (const std::bad_alloc&) {
+        return BLIP_ENOMEM;
     }
-    return map_status(st);
+    return BLIP_OK;
+}
+
+void ChannelDriver::recount_queues_locked() {
+    std::lock_guard<std::mutex> lock(submit_mu_);
+    for (StreamQueue& q : stream_queues_) {
+        const proto::Sender* snd = endpoint_->sender(q.stream);
+        q.bytes = q.fresh_bytes + (snd != nullptr ? snd->queued_bytes() : 0);
+        q.messages = q.fresh_messages + (snd != nullptr ? snd->queued_messages() : 0);
+    }
 }
 
 int ChannelDriver::send(std::uint32_t stream, std::span<const std::uint8_t> data,
@@ -216,8 +235,33 @@ void ChannelDriver::flush() {
     if (state_ != State::kOpen || in_core_on_this_thread()) return;
     {
         CoreGuard guard(mu_, core_thread_);
-        endpoint_->flush(clock_now());
+        {
+            // Under mu_ too, so stats() sees each message either buffered or in its Sender.
+            std::lock_guard<std::mutex> lock(submit_mu_);
+            draining_.swap(submitted_);
+            for (StreamQueue& q : stream_queues_) q.fresh_bytes = q.fresh_messages = 0;
+        }
+        const proto::Time now = clock_now();
+        for (std::size_t at = 0; at < draining_.size();) {
+            std::uint32_t stream = 0;
+            std::uint32_t len = 0;
+            std::memcpy(&stream, draining_.data() + at, 4);
+            std::memcpy(&len, draining_.data() + at + 4, 4);
+            proto::Status st = proto::Status::kOk;
+            try {
+                st = endpoint_->send(now, stream, {draining_.data() + at + 8, len}, nullptr);
+            } catch (const std::bad_alloc&) {
+                st = proto::Status::kInvalid;
+            }
+            // enqueue() applied the Sender's own limits, so a refusal here would be a bug (or
+            // out of memory); it is counted, never silent.
+            if (st != proto::Status::kOk) ++handover_failures_;
+            at += 8 + std::size_t{len};
+        }
+        endpoint_->flush(now);
+        recount_queues_locked();
     }
+    draining_.clear();
     transmit_pending();
     rearm();
     core_done();
@@ -228,15 +272,12 @@ void ChannelDriver::core_done() {
 }
 
 bool ChannelDriver::writable(std::size_t need) const {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!endpoint_) return false;
-    const proto::SenderConfig& cfg = endpoint_->config().sender;
-    for (std::uint32_t stream : streams_) {
-        const proto::Sender* snd = endpoint_->sender(stream);
-        if (snd == nullptr) continue;
-        // The same test as Sender::submit(), so that "writable" means the send would pass.
-        if (snd->queued_bytes() + need > cfg.queue_max_bytes ||
-            snd->queued_messages() >= cfg.queue_max_messages) {
+    if (state_.load() == State::kIdle) return false;
+    std::lock_guard<std::mutex> lock(submit_mu_);
+    for (const StreamQueue& q : stream_queues_) {
+        // The same test as enqueue(), so that "writable" means the send would pass.
+        if (q.bytes + need > send_cfg_.queue_max_bytes ||
+            q.messages >= send_cfg_.queue_max_messages) {
             return false;
         }
     }
@@ -244,11 +285,9 @@ bool ChannelDriver::writable(std::size_t need) const {
 }
 
 bool ChannelDriver::all_sent() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!endpoint_) return true;
-    for (std::uint32_t stream : streams_) {
-        const proto::Sender* snd = endpoint_->sender(stream);
-        if (snd != nullptr && snd->queued_messages() > 0) return false;
+    std::lock_guard<std::mutex> lock(submit_mu_);
+    for (const StreamQueue& q : stream_queues_) {
+        if (q.messages > 0) return false;
     }
     return true;
 }
@@ -295,6 +334,8 @@ void ChannelDriver::on_timer_cb(uv_timer_t* t) noexcept {
     {
         CoreGuard guard(self->mu_, self->core_thread_);
         self->endpoint_->on_timer(clock_now());
+        // A rate-limited Sender transmits queued data on its timer.
+        if (!self->stream_queues_.empty()) self->recount_queues_locked();
     }
     self->transmit_pending();
     self->rearm();
@@ -370,12 +411,15 @@ DriverStats ChannelDriver::stats() const {
     DriverStats s;
     if (endpoint_) {
         s.endpoint = endpoint_->stats();
-        for (std::uint32_t stream : streams_) {
-            if (const proto::Sender* snd = endpoint_->sender(stream)) {
+        std::lock_guard<std::mutex> submit_lock(submit_mu_);
+        for (const StreamQueue& q : stream_queues_) {
+            if (const proto::Sender* snd = endpoint_->sender(q.stream))
                 add(s.senders, snd->stats());
-                s.send_queue_messages += snd->queued_messages();
-                s.send_queue_bytes += snd->queued_bytes();
-            }
+            // Accepted but still in the submission buffer: sent, as far as the caller knows.
+            s.senders.messages_sent += q.fresh_messages;
+            s.senders.bytes_sent += q.fresh_bytes;
+            s.send_queue_messages += q.messages;
+            s.send_queue_bytes += q.bytes;
         }
         endpoint_->for_each_receiver([&](const proto::Receiver& r, bool /*inactive*/) {
             add(s.receivers, r.stats());
@@ -387,7 +431,7 @@ DriverStats ChannelDriver::stats() const {
     s.socket = socket_.stats();
     s.injected_drops = injected_drops_;
     s.send_dropped = send_dropped_;
-    s.send_failures = send_failures_;
+    s.send_failures = send_failures_ + handover_failures_;
     return s;
 }
 

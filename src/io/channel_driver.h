@@ -1,6 +1,7 @@
 // Drives one sans-I/O proto::Endpoint with real time (uv_hrtime), one UdpSocket and one uv timer
 // on a caller's libuv loop. Loop-thread driven; enqueue() and the read-only queries may also be
-// called from other threads (a lock guards the endpoint). Waking the loop is the owner's job.
+// called from other threads (enqueue() only appends to a submission buffer; a lock guards the
+// endpoint). Waking the loop is the owner's job.
 #pragma once
 
 #include <uv.h>
@@ -11,7 +12,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <span>
 #include <string>
 #include <thread>
@@ -120,9 +120,14 @@ public:
 
     /// As send() but only queues: nothing is transmitted until flush() runs on the loop thread.
     /// Any thread. Same return codes (BLIP_ESTATE from inside a callback of this driver).
+    /// The message is copied into a submission buffer under a lock of its own, never the
+    /// endpoint's, so a sending thread does not wait while the loop thread packs and transmits;
+    /// its sequence number and the send_queue limits are decided here, exactly as the endpoint
+    /// will decide them when flush() hands it over.
     int enqueue(std::uint32_t stream, std::span<const std::uint8_t> data, std::uint64_t* mseq);
 
-    /// Transmits what enqueue() queued (loop thread). No-op unless open.
+    /// Hands everything enqueue() buffered to the endpoint and transmits (loop thread). No-op
+    /// unless open.
     void flush();
 
     /// True if every local stream's send queue has room for one more message of `need` bytes
@@ -144,7 +149,7 @@ public:
     /// their close callbacks, so even an early destruction does not touch freed memory).
     void close(std::function<void()> done);
 
-    [[nodiscard]] bool is_open() const noexcept { return state_ == State::kOpen; }
+    [[nodiscard]] bool is_open() const noexcept { return state_.load() == State::kOpen; }
     /// Endpoint, socket and driver counters; still readable after close(). Any thread.
     [[nodiscard]] DriverStats stats() const;
     /// Buffer sizes and warnings from opening the socket.
@@ -168,8 +173,25 @@ private:
     static void on_timer_cb(uv_timer_t* t) noexcept;
     static void on_timer_closed(uv_handle_t* h) noexcept;
 
-    State state_ = State::kIdle;
+    // Atomic: enqueue() reads it on other threads without the endpoint's lock.
+    std::atomic<State> state_{State::kIdle};
     void core_done();
+    // Under mu_: refreshes each stream's count of untransmitted messages from its Sender.
+    void recount_queues_locked();
+
+    // One local stream as enqueue() sees it (under submit_mu_).
+    struct StreamQueue {
+        std::uint32_t stream = 0;
+        std::uint64_t next_mseq = 0;  // what the endpoint's Sender will assign next
+        // Accepted, not yet transmitted: in the submission buffer, being handed over, or in the
+        // Sender's queue. Checked against the Sender's limits, so the Sender never refuses.
+        std::size_t bytes = 0;
+        std::size_t messages = 0;
+        // The part of the above that is in submitted_ (appended since the last hand-over).
+        std::size_t fresh_bytes = 0;
+        std::size_t fresh_messages = 0;
+    };
+    StreamQueue* stream_queue_locked(std::uint32_t stream);
     [[nodiscard]] bool in_core_on_this_thread() const noexcept;
 
     // Guards endpoint_, streams_ and the counters below against other threads' enqueue() and
@@ -183,7 +205,15 @@ private:
     UdpSocket socket_;
     UdpInfo udp_info_;
     std::unique_ptr<proto::Endpoint> endpoint_;
-    std::set<std::uint32_t> streams_;  // local streams sent on, to sum their sender stats
+    // The sender limits enqueue() applies (the endpoint's, copied at open).
+    proto::SenderConfig send_cfg_;
+    // enqueue()'s side: records [stream u32][length u32][bytes] appended by any thread and
+    // taken whole by flush() (a swap: no allocation once both buffers have grown).
+    mutable std::mutex submit_mu_;
+    std::vector<std::uint8_t> submitted_;
+    std::vector<StreamQueue> stream_queues_;  // local streams sent on, in first-use order
+    std::vector<std::uint8_t> draining_;      // loop thread: the batch being handed over
+    std::uint64_t handover_failures_ = 0;     // the endpoint refused a handed-over message
     double inject_loss_ = 0.0;
     proto::Rng inject_rng_{1};
     std::uint64_t injected_drops_ = 0;
