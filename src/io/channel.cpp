@@ -50,6 +50,11 @@ int loss_reason(proto::LossReason r) noexcept {
 
 constexpr proto::Duration kErrorReportInterval = std::chrono::seconds(1);
 
+// A send this long after the previous one is "lone": worth transmitting from the calling thread
+// (see Channel::send). Shorter gaps are a burst, which the loop thread batches into fewer
+// datagrams (a hand-off costs about this much, so a burst loses nothing by waiting for it).
+constexpr std::chrono::nanoseconds kLoneGap = std::chrono::microseconds(50);
+
 // > 0 while this thread runs an application callback (of any channel, any context).
 thread_local int t_callback_depth = 0;
 
@@ -245,15 +250,27 @@ void Channel::notify_waiters() {
 }
 
 int Channel::send(std::uint32_t stream, std::span<const std::uint8_t> data, std::uint64_t* seq) {
-    // On the loop thread (a callback, the embedding loop) transmit at once; from other threads
-    // only queue, and let one flush task per burst batch what was sent before it runs.
+    // On the loop thread (a callback, the embedding loop) transmit at once. From other threads:
+    // a lone message (none sent in the last kLoneGap) is transmitted by this thread if the
+    // engine is free, saving the wake-up of the loop thread; otherwise it is only queued, and
+    // one flush task per burst lets the loop thread batch what was sent before it runs.
     const bool on_loop = loop_.on_loop_thread();
+    bool sent_inline = false;
     const int rc = with_driver([&](ChannelDriver& d) {
-        return on_loop ? d.send(stream, data, seq) : d.enqueue(stream, data, seq);
+        if (on_loop) return d.send(stream, data, seq);
+        const int r = d.enqueue(stream, data, seq);
+        if (r == BLIP_OK) {
+            const std::int64_t now = clock_now().count();
+            const std::int64_t last = last_send_ns_.exchange(now, std::memory_order_relaxed);
+            if (now - last >= kLoneGap.count()) sent_inline = d.flush_inline();
+        }
+        return r;
     });
     if (rc == BLIP_EAGAIN) blocked_len_.store(data.size());
     if (rc == BLIP_OK) blocked_len_.store(0);
-    if (rc == BLIP_OK && !on_loop && !flush_posted_.exchange(true)) {
+    if (sent_inline) {
+        notify_waiters();  // wait_sent() may be satisfied now
+    } else if (rc == BLIP_OK && !on_loop && !flush_posted_.exchange(true)) {
         loop_.post([this] {
             flush_posted_.store(false);
             if (!closed_.load()) driver_->flush();

@@ -231,40 +231,82 @@ int ChannelDriver::send(std::uint32_t stream, std::span<const std::uint8_t> data
     return rc;
 }
 
+void ChannelDriver::hand_over_locked(proto::Time now) {
+    {
+        // Under mu_ too, so stats() sees each message either buffered or in its Sender.
+        std::lock_guard<std::mutex> lock(submit_mu_);
+        draining_.swap(submitted_);
+        for (StreamQueue& q : stream_queues_) q.fresh_bytes = q.fresh_messages = 0;
+    }
+    for (std::size_t at = 0; at < draining_.size();) {
+        std::uint32_t stream = 0;
+        std::uint32_t len = 0;
+        std::memcpy(&stream, draining_.data() + at, 4);
+        std::memcpy(&len, draining_.data() + at + 4, 4);
+        proto::Status st = proto::Status::kOk;
+        try {
+            st = endpoint_->send(now, stream, {draining_.data() + at + 8, len}, nullptr);
+        } catch (const std::bad_alloc&) {
+            st = proto::Status::kInvalid;
+        }
+        // enqueue() applied the Sender's own limits, so a refusal here would be a bug (or
+        // out of memory); it is counted, never silent.
+        if (st != proto::Status::kOk) ++handover_failures_;
+        at += 8 + std::size_t{len};
+    }
+    draining_.clear();
+    endpoint_->flush(now);
+    recount_queues_locked();
+}
+
 void ChannelDriver::flush() {
     if (state_ != State::kOpen || in_core_on_this_thread()) return;
     {
         CoreGuard guard(mu_, core_thread_);
-        {
-            // Under mu_ too, so stats() sees each message either buffered or in its Sender.
-            std::lock_guard<std::mutex> lock(submit_mu_);
-            draining_.swap(submitted_);
-            for (StreamQueue& q : stream_queues_) q.fresh_bytes = q.fresh_messages = 0;
-        }
-        const proto::Time now = clock_now();
-        for (std::size_t at = 0; at < draining_.size();) {
-            std::uint32_t stream = 0;
-            std::uint32_t len = 0;
-            std::memcpy(&stream, draining_.data() + at, 4);
-            std::memcpy(&len, draining_.data() + at + 4, 4);
-            proto::Status st = proto::Status::kOk;
-            try {
-                st = endpoint_->send(now, stream, {draining_.data() + at + 8, len}, nullptr);
-            } catch (const std::bad_alloc&) {
-                st = proto::Status::kInvalid;
-            }
-            // enqueue() applied the Sender's own limits, so a refusal here would be a bug (or
-            // out of memory); it is counted, never silent.
-            if (st != proto::Status::kOk) ++handover_failures_;
-            at += 8 + std::size_t{len};
-        }
-        endpoint_->flush(now);
-        recount_queues_locked();
+        hand_over_locked(clock_now());
     }
-    draining_.clear();
     transmit_pending();
     rearm();
     core_done();
+}
+
+bool ChannelDriver::flush_inline() {
+    if (state_ != State::kOpen || in_core_on_this_thread()) return false;
+    std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
+    if (!lock.owns_lock()) return false;  // the loop thread is busy: it will batch this
+    // Datagrams already emitted, or waiting in libuv's queue, must leave first: the loop's job.
+    if (state_ != State::kOpen || !direct_ok_ || !pending_ends_.empty()) return false;
+    core_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+    const proto::Time now = clock_now();
+    hand_over_locked(now);
+    bool done = true;
+    if (!pending_ends_.empty()) {
+        const int sent = socket_.send_direct(pending_out_, pending_ends_);
+        const std::size_t n = sent > 0 ? static_cast<std::size_t>(sent) : 0;
+        direct_sent_ += n;
+        if (n == pending_ends_.size()) {
+            pending_out_.clear();
+            pending_ends_.clear();
+        } else {  // socket buffer full: the loop thread queues the rest, in order
+            if (n > 0) {
+                const std::size_t cut = pending_ends_[n - 1];
+                pending_out_.erase(pending_out_.begin(),
+                                   pending_out_.begin() + static_cast<std::ptrdiff_t>(cut));
+                pending_ends_.erase(pending_ends_.begin(),
+                                    pending_ends_.begin() + static_cast<std::ptrdiff_t>(n));
+                for (std::size_t& e : pending_ends_) e -= cut;
+            }
+            done = false;
+        }
+    }
+    // A deadline earlier than the armed timer (say, a heartbeat soon after this datagram) needs
+    // the loop thread to re-arm; a later one is picked up when the armed timer fires.
+    if (done && endpoint_->next_deadline(now).count() <
+                    armed_deadline_ns_.load(std::memory_order_relaxed)) {
+        done = false;
+    }
+    core_thread_.store(std::thread::id{}, std::memory_order_relaxed);
+    return done;
 }
 
 void ChannelDriver::core_done() {
@@ -365,6 +407,7 @@ void ChannelDriver::rearm() {
         CoreGuard guard(mu_, core_thread_);
         deadline = endpoint_->next_deadline(now);
     }
+    armed_deadline_ns_.store(deadline.count(), std::memory_order_relaxed);
     if (deadline == proto::kNever) {
         uv_timer_stop(timer_);
         return;
@@ -384,6 +427,8 @@ void ChannelDriver::send_datagram(std::span<const std::uint8_t> datagram) {
 }
 
 void ChannelDriver::transmit_pending() {
+    CoreGuard guard(mu_, core_thread_);  // flush_inline() may send from another thread
+    if (state_ == State::kOpen) direct_ok_ = socket_.pending_sends() == 0;
     if (pending_ends_.empty()) return;
     if (state_ == State::kOpen) {
         const UdpSocket::BatchResult r = socket_.send_batch(pending_out_, pending_ends_);
@@ -396,6 +441,7 @@ void ChannelDriver::transmit_pending() {
     }
     pending_out_.clear();
     pending_ends_.clear();
+    direct_ok_ = state_ == State::kOpen && socket_.pending_sends() == 0;
 }
 
 void ChannelDriver::deliver(const proto::MessageInfo& info, std::span<const std::uint8_t> data) {
@@ -429,6 +475,8 @@ DriverStats ChannelDriver::stats() const {
         });
     }
     s.socket = socket_.stats();
+    s.socket.datagrams_sent += direct_sent_;
+    s.datagrams_sent_inline = direct_sent_;
     s.injected_drops = injected_drops_;
     s.send_dropped = send_dropped_;
     s.send_failures = send_failures_ + handover_failures_;

@@ -500,6 +500,47 @@ int UdpSocket::open(uv_loop_t* loop, const UdpOptions& opts, OnDatagram cb, UdpI
     return BLIP_OK;
 }
 
+namespace {
+
+// sendmmsg() of datagrams [0, ends[0]), [ends[0], ends[1]), ... of `data` on a connected socket,
+// starting at datagram `next`; returns the index of the first datagram not sent.
+std::size_t send_mmsg(int fd, std::span<const std::uint8_t> data, std::span<const std::size_t> ends,
+                      std::size_t next) {
+    constexpr std::size_t kSendBatch = 64;
+    std::array<mmsghdr, kSendBatch> msgs{};
+    std::array<iovec, kSendBatch> iov{};
+    while (next < ends.size()) {
+        const std::size_t n = std::min(kSendBatch, ends.size() - next);
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::size_t begin = next + i == 0 ? 0 : ends[next + i - 1];
+            iov[i].iov_base = const_cast<std::uint8_t*>(data.data() + begin);
+            iov[i].iov_len = ends[next + i] - begin;
+            msgs[i] = mmsghdr{};  // no msg_name: the send socket is connected to the group
+            msgs[i].msg_hdr.msg_iov = &iov[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+        }
+        const int sent = ::sendmmsg(fd, msgs.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
+        if (sent <= 0) break;  // EAGAIN or an error: the caller decides
+        next += static_cast<std::size_t>(sent);
+    }
+    return next;
+}
+
+}  // namespace
+
+int UdpSocket::send_direct(std::span<const std::uint8_t> data, std::span<const std::size_t> ends) {
+    uv_os_fd_t fd = -1;
+    if (impl_ == nullptr ||
+        uv_fileno(reinterpret_cast<const uv_handle_t*>(&impl_->send_handle), &fd) != 0) {
+        return -1;
+    }
+    return static_cast<int>(send_mmsg(fd, data, ends, 0));
+}
+
+std::size_t UdpSocket::pending_sends() const noexcept {
+    return impl_ != nullptr ? uv_udp_get_send_queue_count(&impl_->send_handle) : 0;
+}
+
 UdpSocket::BatchResult UdpSocket::send_batch(std::span<const std::uint8_t> data,
                                              std::span<const std::size_t> ends) {
     BatchResult result;
@@ -516,24 +557,9 @@ UdpSocket::BatchResult UdpSocket::send_batch(std::span<const std::uint8_t> data,
     // up to kSendBatch; the rest, if the socket buffer fills, goes through send() and queues.
     if (impl_ != nullptr && uv_udp_get_send_queue_count(&impl_->send_handle) == 0 &&
         uv_fileno(reinterpret_cast<const uv_handle_t*>(&impl_->send_handle), &fd) == 0) {
-        constexpr std::size_t kSendBatch = 64;
-        std::array<mmsghdr, kSendBatch> msgs{};
-        std::array<iovec, kSendBatch> iov{};
-        while (next < ends.size()) {
-            const std::size_t n = std::min(kSendBatch, ends.size() - next);
-            for (std::size_t i = 0; i < n; ++i) {
-                const std::size_t begin = next + i == 0 ? 0 : ends[next + i - 1];
-                iov[i].iov_base = const_cast<std::uint8_t*>(data.data() + begin);
-                iov[i].iov_len = ends[next + i] - begin;
-                msgs[i] = mmsghdr{};  // no msg_name: the send socket is connected to the group
-                msgs[i].msg_hdr.msg_iov = &iov[i];
-                msgs[i].msg_hdr.msg_iovlen = 1;
-            }
-            const int sent = ::sendmmsg(fd, msgs.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
-            if (sent <= 0) break;  // EAGAIN or an error: send() below sorts it out per datagram
-            impl_->stats.datagrams_sent += static_cast<std::uint64_t>(sent);
-            next += static_cast<std::size_t>(sent);
-        }
+        const std::size_t first = next;
+        next = send_mmsg(fd, data, ends, next);
+        impl_->stats.datagrams_sent += next - first;
     }
     for (; next < ends.size(); ++next) {
         const std::size_t begin = next == 0 ? 0 : ends[next - 1];

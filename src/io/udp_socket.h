@@ -137,6 +137,14 @@ public:
     /// queued as send() would. Same outcomes per datagram as send().
     BatchResult send_batch(std::span<const std::uint8_t> data, std::span<const std::size_t> ends);
 
+    /// Any thread (the caller serialises calls and send_batch()): as send_batch() but only what
+    /// the kernel takes at once (sendmmsg), with no queueing and no counting. Only valid while
+    /// pending_sends() is 0, or datagrams would overtake queued ones.
+    /// @return how many of the datagrams were sent, from the first; -1 if not open.
+    int send_direct(std::span<const std::uint8_t> data, std::span<const std::size_t> ends);
+    /// Datagrams waiting in the send queue (loop thread).
+    [[nodiscard]] std::size_t pending_sends() const noexcept;
+
     /// Stops receiving and closes the socket; queued datagrams are discarded. `done` (may be
     /// empty) runs in libuv's close callback, after the socket's memory is freed; if the
     /// socket is not open it runs at once. After close() the socket may be opened again.

@@ -268,3 +268,36 @@ TEST(SendQueue, SequenceNumbersFromConcurrentSendersMatchWhatArrives) {
     EXPECT_EQ(next[0] + next[1], total);
     EXPECT_EQ(stat(tx, "messages_sent"), total);
 }
+
+// A lone message from an application thread is transmitted by that thread (no hand-off to the
+// loop thread); a burst is still batched by the loop thread into fewer datagrams.
+TEST(SendQueue, LoneMessagesGoOutInlineAndBurstsAreBatched) {
+    REQUIRE_NETNS();
+    const Address addr = unique_address();
+    Context ctx;
+    ConfigPtr rc = channel_config(addr), tc = channel_config(addr);
+    set_int(rc.get(), "recv_buffer", 4 << 20);
+    blip_channel_t* rx = ctx.open(rc.get());
+    blip_channel_t* tx = ctx.open(tc.get());
+    ASSERT_NE(rx, nullptr);
+    ASSERT_NE(tx, nullptr);
+    constexpr int kLone = 20;
+    for (int i = 0; i < kLone; ++i) {
+        send(tx, payload(static_cast<uint64_t>(i), 64));
+        std::this_thread::sleep_for(2ms);
+    }
+    EXPECT_GT(stat(tx, "datagrams_sent_inline"), 0u) << "no lone message went out inline";
+    const uint64_t datagrams_before = stat(tx, "datagrams_sent");
+    constexpr int kBurst = 20000;
+    for (int i = kLone; i < kLone + kBurst; ++i) {
+        ASSERT_EQ(send_blocking(tx, 0, payload(static_cast<uint64_t>(i), 64), nullptr), BLIP_OK);
+    }
+    const auto msgs = only(receive_messages(rx, kLone + kBurst, 30s), BLIP_EVENT_MESSAGE);
+    ASSERT_EQ(msgs.size(), static_cast<size_t>(kLone + kBurst));
+    for (size_t i = 0; i < msgs.size(); ++i) {
+        ASSERT_EQ(msgs[i].sequence, i);
+        ASSERT_EQ(msgs[i].data, payload(i, 64));
+    }
+    // 64-byte messages, ~20 to a datagram when batched: far fewer datagrams than messages.
+    EXPECT_LT(stat(tx, "datagrams_sent") - datagrams_before, static_cast<uint64_t>(kBurst / 2));
+}
