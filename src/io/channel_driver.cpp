@@ -84,16 +84,6 @@ struct ChannelDriver::CloseJoin {
     }
 };
 
-std::uint64_t timer_timeout_ms(proto::Duration delay) noexcept {
-    if (delay.count() <= 0) return 0;
-    constexpr std::int64_t kNsPerMs = 1'000'000;
-    const auto ns = delay.count();
-    // Ceiling: firing early only costs one empty wake-up, but 0 ms would spin until the
-    // deadline, and truncation to whole seconds (uv_timer_start has no sub-ms form) must not
-    // happen either.
-    return static_cast<std::uint64_t>(ns / kNsPerMs + (ns % kNsPerMs != 0 ? 1 : 0));
-}
-
 // The core is deterministic for a given seed, which the simulator needs and a real process
 // must not have: two processes with the default seed would draw the same NAK back-offs
 // (defeating suppression) and a restart would reuse its session id (hiding the restart).
@@ -149,16 +139,20 @@ int ChannelDriver::open(uv_loop_t* loop, const DriverOptions& opts, std::string*
         on_socket_error(code, what);
         core_done();
     };
-    const int rc = socket_.open(
-        loop, opts.udp, [this](std::span<const std::uint8_t> d) { on_datagram(d); }, &udp_info_,
-        err);
+    int rc = timer_.open(
+        loop, [this] { on_timer(); }, err);
     if (rc != 0) {
         endpoint_.reset();
         return rc;
     }
-    timer_ = new uv_timer_t{};
-    uv_timer_init(loop, timer_);
-    timer_->data = this;
+    rc = socket_.open(
+        loop, opts.udp, [this](std::span<const std::uint8_t> d) { on_datagram(d); }, &udp_info_,
+        err);
+    if (rc != 0) {
+        endpoint_.reset();
+        timer_.close(nullptr);
+        return rc;
+    }
 
     loop_ = loop;
     send_cfg_ = opts.endpoint.sender;
@@ -357,31 +351,21 @@ void ChannelDriver::close(std::function<void()> done) {
     if (lock.owns_lock()) lock.unlock();
     auto* join = new CloseJoin;
     join->done = std::move(done);
-    uv_timer_stop(timer_);
-    uv_timer_t* timer = std::exchange(timer_, nullptr);
-    timer->data = join;
-    uv_close(reinterpret_cast<uv_handle_t*>(timer), on_timer_closed);
+    timer_.close([join] { CloseJoin::arrive(join); });
     socket_.close([join] { CloseJoin::arrive(join); });
 }
 
-void ChannelDriver::on_timer_closed(uv_handle_t* h) noexcept {
-    auto* join = static_cast<CloseJoin*>(h->data);
-    delete reinterpret_cast<uv_timer_t*>(h);
-    CloseJoin::arrive(join);
-}
-
-void ChannelDriver::on_timer_cb(uv_timer_t* t) noexcept {
-    auto* self = static_cast<ChannelDriver*>(t->data);
-    if (self->state_ != State::kOpen) return;
+void ChannelDriver::on_timer() {
+    if (state_ != State::kOpen) return;
     {
-        CoreGuard guard(self->mu_, self->core_thread_);
-        self->endpoint_->on_timer(clock_now());
+        CoreGuard guard(mu_, core_thread_);
+        endpoint_->on_timer(clock_now());
         // A rate-limited Sender transmits queued data on its timer.
-        if (!self->stream_queues_.empty()) self->recount_queues_locked();
+        if (!stream_queues_.empty()) recount_queues_locked();
     }
-    self->transmit_pending();
-    self->rearm();
-    self->core_done();
+    transmit_pending();
+    rearm();
+    core_done();
 }
 
 void ChannelDriver::on_datagram(std::span<const std::uint8_t> datagram) {
@@ -408,16 +392,8 @@ void ChannelDriver::rearm() {
         deadline = endpoint_->next_deadline(now);
     }
     armed_deadline_ns_.store(deadline.count(), std::memory_order_relaxed);
-    if (deadline == proto::kNever) {
-        uv_timer_stop(timer_);
-        return;
-    }
-    // libuv measures the timeout from the loop's cached time, which is stale by however long
-    // this iteration has run; refreshing it keeps a 1 ms timeout from firing at once.
-    uv_update_time(loop_);
-    // Resolution is 1 ms, so a 200 us heartbeat or 20 us NAK delay waits up to 1 ms. That is
-    // acceptable for now; issue 4 (performance) revisits it (e.g. a finer timer source).
-    uv_timer_start(timer_, on_timer_cb, timer_timeout_ms(deadline - now), 0);
+    // Microsecond resolution: a 20 us NAK back-off waits 20 us, not libuv's 1 ms.
+    timer_.arm_at(deadline);
 }
 
 void ChannelDriver::send_datagram(std::span<const std::uint8_t> datagram) {

@@ -1,4 +1,4 @@
-// Drives one sans-I/O proto::Endpoint with real time (uv_hrtime), one UdpSocket and one uv timer
+// Drives one sans-I/O proto::Endpoint with real time (uv_hrtime), one UdpSocket and one FineTimer
 // on a caller's libuv loop. Loop-thread driven; enqueue() and the read-only queries may also be
 // called from other threads (enqueue() only appends to a submission buffer; a lock guards the
 // endpoint). Waking the loop is the owner's job.
@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "io/fine_timer.h"
 #include "io/udp_socket.h"
 #include "proto/config.h"
 #include "proto/endpoint.h"
@@ -64,11 +65,6 @@ struct DriverStats {
     /// socket.datagrams_sent.
     std::uint64_t datagrams_sent_inline = 0;
 };
-
-/// How long to ask libuv to wait for a deadline `delay` ahead. libuv timers have millisecond
-/// resolution, so this rounds UP: a deadline 300 us ahead becomes 1 ms, never 0 ms (which would
-/// spin the loop until the deadline passes). A due or past deadline gives 0 (run next iteration).
-[[nodiscard]] std::uint64_t timer_timeout_ms(proto::Duration delay) noexcept;
 
 /// One channel on a libuv loop: datagrams from the socket, API calls and timer expiries go into
 /// the endpoint; what the endpoint emits goes to the socket (datagrams) or to the owner's
@@ -183,8 +179,7 @@ private:
     // Under mu_: hands submitted_ to the endpoint and lets it pack and emit.
     void hand_over_locked(proto::Time now);
     void rearm();
-    static void on_timer_cb(uv_timer_t* t) noexcept;
-    static void on_timer_closed(uv_handle_t* h) noexcept;
+    void on_timer();
 
     // Atomic: enqueue() reads it on other threads without the endpoint's lock.
     std::atomic<State> state_{State::kIdle};
@@ -214,7 +209,7 @@ private:
     // into the driver is refused rather than deadlocking on mu_ or corrupting the endpoint).
     std::atomic<std::thread::id> core_thread_{};
     uv_loop_t* loop_ = nullptr;
-    uv_timer_t* timer_ = nullptr;  // heap: owned by the loop from uv_close() to its callback
+    FineTimer timer_;
     UdpSocket socket_;
     UdpInfo udp_info_;
     std::unique_ptr<proto::Endpoint> endpoint_;

@@ -166,18 +166,6 @@ void close_all(uv_loop_t* loop, std::vector<ChannelDriver*> drivers) {
     EXPECT_EQ(uv_loop_close(loop), 0) << "a handle was left open";
 }
 
-TEST(ChannelDriverTimeout, RoundsUpToWholeMilliseconds) {
-    using blip::io::timer_timeout_ms;
-    EXPECT_EQ(timer_timeout_ms(-5ms), 0U);
-    EXPECT_EQ(timer_timeout_ms(0ns), 0U);
-    EXPECT_EQ(timer_timeout_ms(1ns), 1U);
-    EXPECT_EQ(timer_timeout_ms(300us), 1U);
-    EXPECT_EQ(timer_timeout_ms(1ms), 1U);
-    EXPECT_EQ(timer_timeout_ms(1ms + 1ns), 2U);
-    EXPECT_EQ(timer_timeout_ms(1s), 1000U);
-    EXPECT_EQ(timer_timeout_ms(60s + 200us), 60001U);
-}
-
 TEST(ChannelDriver, EveryMessageArrivesOnceInOrderDespiteInjectedLoss) {
     REQUIRE_NETNS();
     uv_loop_t loop;

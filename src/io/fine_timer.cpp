@@ -1,0 +1,113 @@
+// A timerfd polled by libuv (see fine_timer.h).
+#include "io/fine_timer.h"
+
+#include <blip/blip.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <utility>
+
+#include "io/result.h"
+#include "io/uv_error.h"
+
+namespace blip::io {
+
+struct FineTimerState {
+    uv_poll_t poll{};
+    int fd = -1;
+    std::function<void()> cb;
+    std::function<void()> on_closed;
+};
+
+extern "C" {
+
+static void blip_fine_timer_ready(uv_poll_t* p, int status, int /*events*/) noexcept {
+    auto* impl = static_cast<FineTimerState*>(p->data);
+    if (status < 0) return;
+    // Reading resets the expiry count; EAGAIN means it was re-armed since it fired: nothing due.
+    std::uint64_t expirations = 0;
+    if (::read(impl->fd, &expirations, sizeof expirations) != sizeof expirations) return;
+    if (impl->cb) impl->cb();
+}
+
+static void blip_fine_timer_closed(uv_handle_t* h) noexcept {
+    auto* impl = static_cast<FineTimerState*>(h->data);
+    ::close(impl->fd);
+    std::function<void()> done = std::move(impl->on_closed);
+    delete impl;
+    if (done) done();
+}
+
+}  // extern "C"
+
+FineTimer::~FineTimer() { close(nullptr); }
+
+int FineTimer::open(uv_loop_t* loop, std::function<void()> cb, std::string* err) {
+    if (impl_ != nullptr) return fail(err, BLIP_ESTATE, "timer: already open");
+    if (loop == nullptr || !cb) return fail(err, BLIP_EINVAL, "timer: no loop or callback");
+    auto* impl = new (std::nothrow) FineTimerState;
+    if (impl == nullptr) return fail(err, BLIP_ENOMEM, "timer: out of memory");
+    impl->fd = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (impl->fd < 0) {
+        const int e = errno;
+        delete impl;
+        return fail(err, map_uv_error(uv_translate_sys_error(e)),
+                    std::string("timer: timerfd_create: ") + std::strerror(e));
+    }
+    int rc = uv_poll_init(loop, &impl->poll, impl->fd);
+    if (rc != 0) {
+        ::close(impl->fd);
+        delete impl;
+        return fail(err, map_uv_error(rc), "timer: " + uv_error_text(rc));
+    }
+    impl->poll.data = impl;
+    impl->cb = std::move(cb);
+    rc = uv_poll_start(&impl->poll, UV_READABLE, blip_fine_timer_ready);
+    if (rc != 0) {
+        uv_close(reinterpret_cast<uv_handle_t*>(&impl->poll), blip_fine_timer_closed);
+        return fail(err, map_uv_error(rc), "timer: " + uv_error_text(rc));
+    }
+    impl_ = impl;
+    return BLIP_OK;
+}
+
+void FineTimer::arm_at(proto::Time deadline) {
+    if (impl_ == nullptr) return;
+    if (deadline == proto::kNever) {
+        disarm();
+        return;
+    }
+    constexpr std::int64_t kNsPerSecond = 1'000'000'000;
+    // An all-zero it_value would disarm: a deadline at or before time zero fires at 1 ns.
+    const std::int64_t ns = deadline.count() > 0 ? deadline.count() : 1;
+    itimerspec spec{};
+    spec.it_value.tv_sec = static_cast<time_t>(ns / kNsPerSecond);
+    spec.it_value.tv_nsec = static_cast<long>(ns % kNsPerSecond);
+    // Absolute: a deadline already past fires at once.
+    ::timerfd_settime(impl_->fd, TFD_TIMER_ABSTIME, &spec, nullptr);
+}
+
+void FineTimer::disarm() {
+    if (impl_ == nullptr) return;
+    itimerspec spec{};
+    ::timerfd_settime(impl_->fd, 0, &spec, nullptr);
+}
+
+void FineTimer::close(std::function<void()> done) {
+    if (impl_ == nullptr) {
+        if (done) done();
+        return;
+    }
+    FineTimerState* impl = std::exchange(impl_, nullptr);
+    itimerspec spec{};
+    ::timerfd_settime(impl->fd, 0, &spec, nullptr);
+    uv_poll_stop(&impl->poll);
+    impl->on_closed = std::move(done);
+    uv_close(reinterpret_cast<uv_handle_t*>(&impl->poll), blip_fine_timer_closed);
+}
+
+}  // namespace blip::io

@@ -1,0 +1,107 @@
+// io::FineTimer on a real libuv loop: fires at (never before) its deadline, re-arming replaces,
+// kNever and disarm() stop it, close() runs its callback and leaves the loop closable. No
+// network; the properties checked do not depend on how fast the machine is.
+#include "io/fine_timer.h"
+
+#include <blip/blip.h>
+#include <gtest/gtest.h>
+#include <uv.h>
+
+#include <chrono>
+#include <vector>
+
+#include "io/clock.h"
+#include "net/net_test_util.h"
+
+using blip::io::clock_now;
+using blip::io::FineTimer;
+using blip::nettest::Loop;
+using namespace std::chrono_literals;
+
+namespace {
+
+TEST(FineTimer, FiresOnceAtItsDeadlineNeverBefore) {
+    Loop loop;
+    FineTimer t;
+    std::vector<blip::proto::Time> fired;
+    std::string err;
+    ASSERT_EQ(t.open(
+                  loop.get(), [&] { fired.push_back(clock_now()); }, &err),
+              BLIP_OK)
+        << err;
+    const blip::proto::Time deadline = clock_now() + 300us;
+    t.arm_at(deadline);
+    ASSERT_TRUE(loop.run_until([&] { return !fired.empty(); }));
+    EXPECT_GE(fired[0], deadline);
+    loop.settle(20ms);
+    EXPECT_EQ(fired.size(), 1U) << "one-shot";
+    t.close(nullptr);
+    loop.close_and_check();
+}
+
+TEST(FineTimer, APastDeadlineFiresAtOnceAndReArmingReplaces) {
+    Loop loop;
+    FineTimer t;
+    int fired = 0;
+    ASSERT_EQ(t.open(
+                  loop.get(), [&] { ++fired; }, nullptr),
+              BLIP_OK);
+    t.arm_at(clock_now() - 1s);
+    ASSERT_TRUE(loop.run_until([&] { return fired == 1; }));
+    // A far deadline replaced by a near one fires once, at the near one.
+    t.arm_at(clock_now() + 1h);
+    t.arm_at(clock_now() + 1ms);
+    ASSERT_TRUE(loop.run_until([&] { return fired == 2; }));
+    // A near deadline replaced by a far one does not fire.
+    t.arm_at(clock_now() + 1ms);
+    t.arm_at(clock_now() + 1h);
+    loop.settle(30ms);
+    EXPECT_EQ(fired, 2);
+    t.close(nullptr);
+    loop.close_and_check();
+}
+
+TEST(FineTimer, NeverAndDisarmStopIt) {
+    Loop loop;
+    FineTimer t;
+    int fired = 0;
+    ASSERT_EQ(t.open(
+                  loop.get(), [&] { ++fired; }, nullptr),
+              BLIP_OK);
+    t.arm_at(clock_now() + 2ms);
+    t.arm_at(blip::proto::kNever);
+    t.arm_at(clock_now() + 2ms);  // and armed again, then disarmed
+    t.disarm();
+    loop.settle(30ms);
+    EXPECT_EQ(fired, 0);
+    t.close(nullptr);
+    loop.close_and_check();
+}
+
+TEST(FineTimer, CloseRunsItsCallbackAndAClosedTimerIgnoresCalls) {
+    Loop loop;
+    FineTimer t;
+    int fired = 0;
+    bool closed = false;
+    EXPECT_EQ(t.open(loop.get(), nullptr, nullptr), BLIP_EINVAL);
+    ASSERT_EQ(t.open(
+                  loop.get(), [&] { ++fired; }, nullptr),
+              BLIP_OK);
+    EXPECT_EQ(t.open(
+                  loop.get(), [] {}, nullptr),
+              BLIP_ESTATE);
+    t.arm_at(clock_now());  // due, but closed before the loop runs: never fires
+    t.close([&] { closed = true; });
+    EXPECT_FALSE(t.is_open());
+    t.arm_at(clock_now());
+    t.disarm();
+    ASSERT_TRUE(loop.run_until([&] { return closed; }));
+    loop.settle(10ms);
+    EXPECT_EQ(fired, 0);
+    bool again = false;
+    t.close([&] { again = true; });  // not open: runs at once
+    EXPECT_TRUE(again);
+    loop.close_and_check();
+}
+
+}  // namespace
