@@ -156,7 +156,7 @@ int Channel::open(EventLoop& loop, const ChannelConfig& cfg, Callback cb,
     Channel* self = ch.get();
     ChannelDriver& d = *ch->driver_;
     d.on_message = [self](const proto::MessageInfo& info, std::span<const std::uint8_t> data) {
-        auto ev = std::make_unique<ChannelEvent>();
+        std::unique_ptr<ChannelEvent> ev = self->new_message_event();
         ev->type = BLIP_EVENT_MESSAGE;
         ev->from = info.from;
         ev->sequence = info.mseq;
@@ -206,11 +206,31 @@ void Channel::stage(std::unique_ptr<ChannelEvent> ev) {
     }
 }
 
+std::unique_ptr<ChannelEvent> Channel::new_message_event() {
+    if (!cb_ || spare_.empty()) return std::make_unique<ChannelEvent>();
+    std::unique_ptr<ChannelEvent> ev = std::move(spare_.back());
+    spare_.pop_back();
+    return ev;
+}
+
+void Channel::recycle(std::vector<std::unique_ptr<ChannelEvent>>& batch) {
+    for (auto& ev : batch) {
+        // Message events only (their other fields are all rewritten by on_message), and not
+        // those holding a large buffer: the pool stays small.
+        if (!ev || ev->type != BLIP_EVENT_MESSAGE || ev->data.capacity() > kSpareDataMax ||
+            spare_.size() >= kSpareEvents) {
+            continue;
+        }
+        spare_.push_back(std::move(ev));
+    }
+    batch.clear();
+}
+
 void Channel::dispatch() {
     if (dispatching_ || !cb_) return;  // a callback's own send() ends up here: the outer loop
     dispatching_ = true;               // picks up what it staged
+    std::vector<std::unique_ptr<ChannelEvent>> batch;
     while (!staged_.empty() && !closed_.load()) {
-        std::vector<std::unique_ptr<ChannelEvent>> batch;
         batch.swap(staged_);
         for (const auto& ev : batch) {
             if (closed_.load()) break;
@@ -218,6 +238,8 @@ void Channel::dispatch() {
             cb_(*ev);
             --t_callback_depth;
         }
+        // The events go back to a pool instead of the heap: no malloc/free per message.
+        recycle(batch);
     }
     dispatching_ = false;
 }
@@ -362,6 +384,7 @@ int Channel::close() {
 
 void Channel::close_on_loop() {
     staged_.clear();
+    spare_.clear();
     if (!driver_ || !driver_->is_open()) return;
     driver_->close(nullptr);
     // The engine's memory (retransmit window, buffers) goes as soon as the driver's frames have

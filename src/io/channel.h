@@ -104,6 +104,13 @@ private:
     // Callback mode, loop thread only: events staged inside the engine, dispatched after.
     std::vector<std::unique_ptr<ChannelEvent>> staged_;
     bool dispatching_ = false;
+    // Callback mode, loop thread only: message events already dispatched, kept for reuse with
+    // their payload buffers (at most kSpareEvents, each at most kSpareDataMax of capacity).
+    std::vector<std::unique_ptr<ChannelEvent>> spare_;
+    static constexpr std::size_t kSpareEvents = 256;  // at most 1 MiB of payload buffers
+    static constexpr std::size_t kSpareDataMax = 4096;
+    std::unique_ptr<ChannelEvent> new_message_event();
+    void recycle(std::vector<std::unique_ptr<ChannelEvent>>& batch);
 
     // Socket error reports, loop thread only: at most one per second.
     proto::Time last_error_report_{};
