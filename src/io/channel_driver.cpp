@@ -333,7 +333,19 @@ void ChannelDriver::inspect(const std::function<void(const proto::Endpoint&)>& f
     if (endpoint_) fn(*endpoint_);
 }
 
-std::optional<std::uint64_t> ChannelDriver::kernel_drops() const { return socket_.kernel_drops(); }
+std::optional<std::uint64_t> ChannelDriver::kernel_drops() const {
+    const std::optional<std::uint64_t> drops = socket_.kernel_drops();
+    if (!drops || !socket_.drops_own()) return drops;
+    // The kernel counts the datagrams our own filter drops (each one we sent, looped back) as
+    // receive drops too; they are not losses. One still on its way back is not counted yet,
+    // so the difference is clamped (it may read a few low for a moment, never high).
+    std::uint64_t own = 0;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        own = socket_.stats().datagrams_sent + direct_sent_;
+    }
+    return *drops > own ? *drops - own : 0;
+}
 
 void ChannelDriver::close(std::function<void()> done) {
     std::unique_lock<std::mutex> lock(mu_, std::defer_lock);

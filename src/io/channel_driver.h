@@ -145,7 +145,8 @@ public:
     /// Calls `fn` with the endpoint under the driver's lock (no-op before open). Any thread;
     /// `fn` must not call back into the driver.
     void inspect(const std::function<void(const proto::Endpoint&)>& fn) const;
-    /// The socket's kernel drop counter (see UdpSocket::kernel_drops()). Loop thread, or any
+    /// Datagrams the kernel dropped for want of receive buffer space: the socket's counter
+    /// (UdpSocket::kernel_drops()) less our own looped-back datagrams. Loop thread, or any
     /// thread while the owner guarantees the driver is not being closed.
     [[nodiscard]] std::optional<std::uint64_t> kernel_drops() const;
 

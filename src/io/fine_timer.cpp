@@ -21,6 +21,8 @@ struct FineTimerState {
     int fd = -1;
     std::function<void()> cb;
     std::function<void()> on_closed;
+    // The deadline the timerfd is set to (kNever: none, or it has fired).
+    proto::Time armed = proto::kNever;
 };
 
 extern "C" {
@@ -31,6 +33,7 @@ static void blip_fine_timer_ready(uv_poll_t* p, int status, int /*events*/) noex
     // Reading resets the expiry count; EAGAIN means it was re-armed since it fired: nothing due.
     std::uint64_t expirations = 0;
     if (::read(impl->fd, &expirations, sizeof expirations) != sizeof expirations) return;
+    impl->armed = proto::kNever;
     if (impl->cb) impl->cb();
 }
 
@@ -77,10 +80,12 @@ int FineTimer::open(uv_loop_t* loop, std::function<void()> cb, std::string* err)
 
 void FineTimer::arm_at(proto::Time deadline) {
     if (impl_ == nullptr) return;
-    if (deadline == proto::kNever) {
-        disarm();
-        return;
-    }
+    // timerfd_settime is a system call that disables interrupts (costly in a VM), and owners
+    // re-arm after every datagram. So only an EARLIER deadline is set: a later one waits for
+    // the armed one to fire (the owner re-arms from its callback; an early wake-up costs one
+    // empty pass), and kNever leaves it armed for the same reason.
+    if (deadline >= impl_->armed) return;
+    impl_->armed = deadline;
     constexpr std::int64_t kNsPerSecond = 1'000'000'000;
     // An all-zero it_value would disarm: a deadline at or before time zero fires at 1 ns.
     const std::int64_t ns = deadline.count() > 0 ? deadline.count() : 1;
@@ -93,6 +98,7 @@ void FineTimer::arm_at(proto::Time deadline) {
 
 void FineTimer::disarm() {
     if (impl_ == nullptr) return;
+    impl_->armed = proto::kNever;
     itimerspec spec{};
     ::timerfd_settime(impl_->fd, 0, &spec, nullptr);
 }

@@ -30,8 +30,11 @@ public:
     ///         BLIP_E* code of the failed system call, with `err` (may be null) saying which.
     int open(uv_loop_t* loop, std::function<void()> cb, std::string* err);
 
-    /// Arms the timer for the absolute time `deadline` (replacing any earlier arming). A
-    /// deadline already past fires on the next loop iteration; proto::kNever disarms.
+    /// Makes the callback run no later than the absolute time `deadline` (and not before it,
+    /// unless an earlier deadline was armed and has not fired yet: a deadline that moves later
+    /// fires at the earlier time, and the owner re-arms from its callback). A deadline already
+    /// past fires on the next loop iteration; proto::kNever asks for nothing (an armed
+    /// deadline stays). Only a deadline earlier than the armed one costs a system call.
     void arm_at(proto::Time deadline);
     /// Stops the timer; the callback does not run until the next arm_at().
     void disarm();

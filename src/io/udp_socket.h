@@ -154,8 +154,9 @@ public:
     /// True when the kernel drops this endpoint's own looped-back datagrams (drop_own was set
     /// and the socket filter was accepted).
     [[nodiscard]] bool drops_own() const noexcept;
-    /// Datagrams the kernel dropped for this socket (receive buffer full), from /proc/net/udp
-    /// or udp6; empty when the socket is closed or Linux does not report it.
+    /// Datagrams the kernel dropped for the receive socket, from /proc/net/udp or udp6: a full
+    /// receive buffer, and (with drops_own()) each of our own looped-back datagrams the filter
+    /// dropped; empty when the socket is closed or Linux does not report it.
     [[nodiscard]] std::optional<std::uint64_t> kernel_drops() const;
     /// Counters since open(); after close(), their values at the time of close().
     [[nodiscard]] UdpStats stats() const noexcept;
