@@ -47,9 +47,13 @@ Status Sender::submit(Time /*now*/, std::span<const std::uint8_t> data, std::uin
         queue_bytes_ + data.size() > cfg_.queue_max_bytes) {
         return Status::kWouldBlock;
     }
-    const std::uint64_t at = queue_erased_ + queue_data_.size();
-    queue_data_.insert(queue_data_.end(), data.begin(), data.end());
-    queue_.push_back(Pending{at, data.size(), 0});
+    std::vector<std::uint8_t> buf;
+    if (!spare_.empty() && data.size() <= kSpareCapacity) {
+        buf = std::move(spare_.back());
+        spare_.pop_back();
+    }
+    buf.assign(data.begin(), data.end());
+    queue_.push_back(Pending{std::move(buf), 0});
     queue_bytes_ += data.size();
     if (mseq != nullptr) *mseq = next_mseq_;
     ++next_mseq_;
@@ -79,35 +83,23 @@ void Sender::flush(Time now, Output& out) {
 }
 
 void Sender::pop_front() {
-    const Pending p = queue_.front();
-    queue_bytes_ -= p.size;
+    std::vector<std::uint8_t> buf = std::move(queue_.front().data);
+    queue_bytes_ -= buf.size();
     queue_.pop_front();
-    const std::size_t dead = static_cast<std::size_t>(p.at + p.size - queue_erased_);
-    if (queue_.empty()) {
-        // Nothing left: start over at the front (and give back a buffer a burst inflated).
-        queue_erased_ += queue_data_.size();
-        queue_data_.clear();
-        constexpr std::size_t kKeep = std::size_t{4} << 20;
-        if (queue_data_.capacity() > kKeep) queue_data_.shrink_to_fit();
-    } else if (dead >= (std::size_t{64} << 10) && dead >= queue_data_.size() / 2) {
-        // Sent bytes at the front outweigh what is queued: move the rest down (amortised: each
-        // byte moves at most once per doubling of what was erased before it).
-        queue_data_.erase(queue_data_.begin(),
-                          queue_data_.begin() + static_cast<std::ptrdiff_t>(dead));
-        queue_erased_ += dead;
+    if (buf.capacity() <= kSpareCapacity && spare_.size() < kSpareBuffers) {
+        spare_.push_back(std::move(buf));
     }
 }
 
 bool Sender::send_one_data(Time now, Output& out) {
     const std::size_t capacity = cfg_.datagram_size - wire::kDataPrefixSize;
     Pending& front = queue_.front();
-    const std::span<const std::uint8_t> front_bytes = bytes_of(front);
     StoredDatagram d;
     d.mseq = next_mseq_ - queue_.size();  // mseq of the front message
     d.age_ms = age_ms(now);
     std::size_t consumed = 0;  // whole messages taken from the queue
-    if (front.sent > 0 || front.size > batch_entry_limit()) {
-        const std::size_t remaining = front.size - front.sent;
+    if (front.sent > 0 || front.data.size() > batch_entry_limit()) {
+        const std::size_t remaining = front.data.size() - front.sent;
         const std::size_t chunk = std::min(remaining, capacity - wire::kFragmentHeaderSize);
         if (!data_rate_.try_take(now, wire::kDataPrefixSize + wire::kFragmentHeaderSize + chunk)) {
             return false;
@@ -116,18 +108,18 @@ bool Sender::send_one_data(Time now, Output& out) {
         d.messages_started = front.sent == 0 ? 1 : 0;
         d.body.resize(wire::kFragmentHeaderSize + chunk);
         wire::ByteWriter w(d.body);
-        w.u32(static_cast<std::uint32_t>(front.size));
+        w.u32(static_cast<std::uint32_t>(front.data.size()));
         w.u32(static_cast<std::uint32_t>(front.sent));
-        w.bytes(front_bytes.subspan(front.sent, chunk));
+        w.bytes(std::span(front.data).subspan(front.sent, chunk));
         front.sent += chunk;
-        if (front.sent == front.size) consumed = 1;
+        if (front.sent == front.data.size()) consumed = 1;
     } else {
         std::size_t bytes = wire::kBatchCountSize;
         std::size_t n = 0;
         for (const Pending& p : queue_) {
-            if (p.sent != 0 || p.size > batch_entry_limit() || n == 0xFFFF) break;
-            if (bytes + wire::kBatchEntryHeaderSize + p.size > capacity) break;
-            bytes += wire::kBatchEntryHeaderSize + p.size;
+            if (p.sent != 0 || p.data.size() > batch_entry_limit() || n == 0xFFFF) break;
+            if (bytes + wire::kBatchEntryHeaderSize + p.data.size() > capacity) break;
+            bytes += wire::kBatchEntryHeaderSize + p.data.size();
             ++n;
         }
         if (!data_rate_.try_take(now, wire::kDataPrefixSize + bytes)) return false;
@@ -136,7 +128,7 @@ bool Sender::send_one_data(Time now, Output& out) {
         wire::ByteWriter w(d.body);
         w.u16(static_cast<std::uint16_t>(n));
         for (std::size_t i = 0; i < n; ++i) {
-            const std::span<const std::uint8_t> m = bytes_of(queue_[i]);
+            const auto& m = queue_[i].data;
             w.u16(static_cast<std::uint16_t>(m.size()));
             w.bytes(m);
         }

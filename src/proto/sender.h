@@ -65,19 +65,13 @@ public:
     [[nodiscard]] static std::uint64_t data_burst(const SenderConfig& cfg) noexcept;
 
 private:
-    // A queued message: its bytes are queue_data_[at - queue_erased_, + size). One contiguous
-    // buffer instead of a vector per message: no allocation per submit() once it has grown.
     struct Pending {
-        std::uint64_t at = 0;
-        std::size_t size = 0;
+        std::vector<std::uint8_t> data;
         std::size_t sent = 0;  // bytes already sent as fragments
     };
-    [[nodiscard]] std::span<const std::uint8_t> bytes_of(const Pending& p) const noexcept {
-        return {queue_data_.data() + (p.at - queue_erased_), p.size};
-    }
-    void pop_front();
 
     bool send_one_data(Time now, Output& out);
+    void pop_front();
     void send_repairs(Time now, Output& out);
     void send_unavailable(Time now, Output& out);
     void send_heartbeat(Time now, Output& out);
@@ -94,8 +88,11 @@ private:
     TokenBucket repair_rate_;
     std::deque<Pending> queue_;
     std::size_t queue_bytes_ = 0;
-    std::vector<std::uint8_t> queue_data_;  // bytes of queued messages (and of some sent ones)
-    std::uint64_t queue_erased_ = 0;        // bytes erased from the front of queue_data_ so far
+    // Buffers of sent messages, reused by submit() (no malloc per message). Bounded: at most
+    // kSpareBuffers, each of at most kSpareCapacity bytes.
+    std::vector<std::vector<std::uint8_t>> spare_;
+    static constexpr std::size_t kSpareBuffers = 1024;
+    static constexpr std::size_t kSpareCapacity = 2048;
     std::uint64_t next_mseq_ = 0;
     std::deque<std::uint64_t> repair_queue_;  // dseqs; each at most once (repair_queued)
     std::vector<wire::SeqRange> gone_;        // pending UNAVAILABLE ranges, merged
