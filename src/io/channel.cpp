@@ -273,18 +273,21 @@ void Channel::notify_waiters() {
 
 int Channel::send(std::uint32_t stream, std::span<const std::uint8_t> data, std::uint64_t* seq) {
     // On the loop thread (a callback, the embedding loop) transmit at once. From other threads:
-    // a lone message (none sent in the last kLoneGap) is transmitted by this thread if the
-    // engine is free, saving the wake-up of the loop thread; otherwise it is only queued, and
-    // one flush task per burst lets the loop thread batch what was sent before it runs.
+    // a lone message (none sent in the last kLoneGap, and none of its stream still waiting to
+    // be transmitted) is transmitted by this thread if the engine is free, saving the wake-up
+    // of the loop thread; otherwise it is only queued, and one flush task per burst lets the
+    // loop thread batch what was sent before it runs (a sender held back by a full queue thus
+    // never packs the backlog itself).
     const bool on_loop = loop_.on_loop_thread();
     bool sent_inline = false;
     const int rc = with_driver([&](ChannelDriver& d) {
         if (on_loop) return d.send(stream, data, seq);
-        const int r = d.enqueue(stream, data, seq);
+        bool was_idle = false;
+        const int r = d.enqueue(stream, data, seq, &was_idle);
         if (r == BLIP_OK) {
             const std::int64_t now = clock_now().count();
             const std::int64_t last = last_send_ns_.exchange(now, std::memory_order_relaxed);
-            if (now - last >= kLoneGap.count()) sent_inline = d.flush_inline();
+            if (was_idle && now - last >= kLoneGap.count()) sent_inline = d.flush_inline();
         }
         return r;
     });

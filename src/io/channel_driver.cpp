@@ -177,7 +177,7 @@ ChannelDriver::StreamQueue* ChannelDriver::stream_queue_locked(std::uint32_t str
 }
 
 int ChannelDriver::enqueue(std::uint32_t stream, std::span<const std::uint8_t> data,
-                           std::uint64_t* mseq) {
+                           std::uint64_t* mseq, bool* was_idle) {
     if (in_core_on_this_thread()) return BLIP_ESTATE;  // from inside a callback: see the header
     const State st = state_.load();
     if (st == State::kClosed) return BLIP_ECLOSED;
@@ -191,6 +191,7 @@ int ChannelDriver::enqueue(std::uint32_t stream, std::span<const std::uint8_t> d
             q->bytes + data.size() > send_cfg_.queue_max_bytes) {
             return BLIP_EAGAIN;
         }
+        if (was_idle != nullptr) *was_idle = q->messages == 0;
         const auto len = static_cast<std::uint32_t>(data.size());
         const std::size_t at = submitted_.size();
         submitted_.resize(at + 8 + data.size());

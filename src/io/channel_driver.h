@@ -123,7 +123,10 @@ public:
     /// endpoint's, so a sending thread does not wait while the loop thread packs and transmits;
     /// its sequence number and the send_queue limits are decided here, exactly as the endpoint
     /// will decide them when flush() hands it over.
-    int enqueue(std::uint32_t stream, std::span<const std::uint8_t> data, std::uint64_t* mseq);
+    /// @param was_idle  may be null; set to whether the stream had no untransmitted message
+    ///                  before this one (nothing buffered, nothing in the Sender's queue).
+    int enqueue(std::uint32_t stream, std::span<const std::uint8_t> data, std::uint64_t* mseq,
+                bool* was_idle = nullptr);
 
     /// Hands everything enqueue() buffered to the endpoint and transmits (loop thread). No-op
     /// unless open.
