@@ -403,8 +403,10 @@ void ChannelDriver::rearm() {
     {
         CoreGuard guard(mu_, core_thread_);
         deadline = endpoint_->next_deadline(now);
+        // Under the lock: a flush_inline() that runs after this compares with this deadline,
+        // one that ran before changed the engine before it was computed.
+        armed_deadline_ns_.store(deadline.count(), std::memory_order_relaxed);
     }
-    armed_deadline_ns_.store(deadline.count(), std::memory_order_relaxed);
     // Microsecond resolution: a 20 us NAK back-off waits 20 us, not libuv's 1 ms.
     timer_.arm_at(deadline);
 }

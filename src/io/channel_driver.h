@@ -238,8 +238,9 @@ private:
     std::vector<std::size_t> pending_ends_;
     bool direct_ok_ = true;          // under mu_: libuv's send queue is empty
     std::uint64_t direct_sent_ = 0;  // under mu_: datagrams flush_inline() sent
-    // The armed timer's deadline (a proto::Time count; max when stopped). Written by
-    // rearm() on the loop thread, read by flush_inline().
+    // The engine's deadline the timer was last armed for (a proto::Time count; max: none). The
+    // timer may be armed earlier (FineTimer keeps an earlier deadline), never later. Written by
+    // rearm() under mu_, read by flush_inline() under mu_.
     std::atomic<std::int64_t> armed_deadline_ns_{INT64_MAX};
 };
 
