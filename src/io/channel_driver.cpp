@@ -26,7 +26,11 @@ namespace {
 // endpoint mid-update (or deadlocking on the lock).
 class CoreGuard {
 public:
-    CoreGuard(std::mutex& mu, std::atomic<std::thread::id>& owner) : lock_(mu), owner_(owner) {
+    CoreGuard(std::mutex& mu, std::atomic<std::thread::id>& owner)
+        : CoreGuard(std::unique_lock<std::mutex>(mu), owner) {}
+    // Takes over a lock the caller already holds (flush_inline() only try-locks).
+    CoreGuard(std::unique_lock<std::mutex> held, std::atomic<std::thread::id>& owner)
+        : lock_(std::move(held)), owner_(owner) {
         owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
     }
     ~CoreGuard() { owner_.store(std::thread::id{}, std::memory_order_relaxed); }
@@ -271,7 +275,7 @@ bool ChannelDriver::flush_inline() {
     if (!lock.owns_lock()) return false;  // the loop thread is busy: it will batch this
     // Datagrams already emitted, or waiting in libuv's queue, must leave first: the loop's job.
     if (state_ != State::kOpen || !direct_ok_ || !pending_ends_.empty()) return false;
-    core_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+    const CoreGuard guard(std::move(lock), core_thread_);
     const proto::Time now = clock_now();
     hand_over_locked(now);
     bool done = true;
@@ -300,7 +304,6 @@ bool ChannelDriver::flush_inline() {
                     armed_deadline_ns_.load(std::memory_order_relaxed)) {
         done = false;
     }
-    core_thread_.store(std::thread::id{}, std::memory_order_relaxed);
     return done;
 }
 
@@ -419,9 +422,7 @@ void ChannelDriver::send_datagram(std::span<const std::uint8_t> datagram) {
 
 void ChannelDriver::transmit_pending() {
     CoreGuard guard(mu_, core_thread_);  // flush_inline() may send from another thread
-    if (state_ == State::kOpen) direct_ok_ = socket_.pending_sends() == 0;
-    if (pending_ends_.empty()) return;
-    if (state_ == State::kOpen) {
+    if (!pending_ends_.empty() && state_ == State::kOpen) {
         const UdpSocket::BatchResult r = socket_.send_batch(pending_out_, pending_ends_);
         // A refused datagram is lost as the network could lose it: the protocol repairs it.
         send_dropped_ += r.dropped;
@@ -432,6 +433,7 @@ void ChannelDriver::transmit_pending() {
     }
     pending_out_.clear();
     pending_ends_.clear();
+    // libuv's queue may also have drained since (its send callbacks): checked every time.
     direct_ok_ = state_ == State::kOpen && socket_.pending_sends() == 0;
 }
 

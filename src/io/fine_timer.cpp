@@ -108,9 +108,8 @@ void FineTimer::close(std::function<void()> done) {
         if (done) done();
         return;
     }
+    disarm();
     FineTimerState* impl = std::exchange(impl_, nullptr);
-    itimerspec spec{};
-    ::timerfd_settime(impl->fd, 0, &spec, nullptr);
     uv_poll_stop(&impl->poll);
     impl->on_closed = std::move(done);
     uv_close(reinterpret_cast<uv_handle_t*>(&impl->poll), blip_fine_timer_closed);

@@ -502,10 +502,11 @@ int UdpSocket::open(uv_loop_t* loop, const UdpOptions& opts, OnDatagram cb, UdpI
 
 namespace {
 
-// sendmmsg() of datagrams [0, ends[0]), [ends[0], ends[1]), ... of `data` on a connected socket,
-// starting at datagram `next`; returns the index of the first datagram not sent.
-std::size_t send_mmsg(int fd, std::span<const std::uint8_t> data, std::span<const std::size_t> ends,
-                      std::size_t next) {
+// sendmmsg() of datagrams [0, ends[0]), [ends[0], ends[1]), ... of `data` on a connected socket
+// until done or the kernel takes no more; returns how many were sent, from the first.
+std::size_t send_mmsg(int fd, std::span<const std::uint8_t> data,
+                      std::span<const std::size_t> ends) {
+    std::size_t next = 0;
     constexpr std::size_t kSendBatch = 64;
     std::array<mmsghdr, kSendBatch> msgs{};
     std::array<iovec, kSendBatch> iov{};
@@ -534,7 +535,7 @@ int UdpSocket::send_direct(std::span<const std::uint8_t> data, std::span<const s
         uv_fileno(reinterpret_cast<const uv_handle_t*>(&impl_->send_handle), &fd) != 0) {
         return -1;
     }
-    return static_cast<int>(send_mmsg(fd, data, ends, 0));
+    return static_cast<int>(send_mmsg(fd, data, ends));
 }
 
 std::size_t UdpSocket::pending_sends() const noexcept {
@@ -552,14 +553,14 @@ UdpSocket::BatchResult UdpSocket::send_batch(std::span<const std::uint8_t> data,
             if (result.failed++ == 0) result.first_error = rc;
         }
     };
-    uv_os_fd_t fd = -1;
-    // Straight to the kernel only while nothing waits in libuv's queue (order), in batches of
-    // up to kSendBatch; the rest, if the socket buffer fills, goes through send() and queues.
-    if (impl_ != nullptr && uv_udp_get_send_queue_count(&impl_->send_handle) == 0 &&
-        uv_fileno(reinterpret_cast<const uv_handle_t*>(&impl_->send_handle), &fd) == 0) {
-        const std::size_t first = next;
-        next = send_mmsg(fd, data, ends, next);
-        impl_->stats.datagrams_sent += next - first;
+    // Straight to the kernel only while nothing waits in libuv's queue (order); the rest, if
+    // the socket buffer fills, goes through send() and queues.
+    if (impl_ != nullptr && pending_sends() == 0) {
+        const int sent = send_direct(data, ends);
+        if (sent > 0) {
+            next = static_cast<std::size_t>(sent);
+            impl_->stats.datagrams_sent += next;
+        }
     }
     for (; next < ends.size(); ++next) {
         const std::size_t begin = next == 0 ? 0 : ends[next - 1];
