@@ -572,10 +572,11 @@ BLIP_API int blip_channel_send(blip_channel_t* ch, const void* data, size_t len,
 
 /**
  * Sends a copy of a message on a stream. Returns as soon as the message is queued. A lone
- * message (none sent on the channel in the previous 50 us) is transmitted by the calling
- * thread itself when the engine is free, so it does not wait for the loop thread to wake up;
- * messages sent in a burst are transmitted by the loop thread, batched into as few datagrams
- * as they fit (several small messages per datagram), with no added delay. Never drops silently:
+ * message (none sent on the channel in the previous 50 us, and none of its stream still
+ * waiting to be transmitted) is transmitted by the calling thread itself when the engine is
+ * free, so it does not wait for the loop thread to wake up; messages sent in a burst are
+ * transmitted by the loop thread, batched into as few datagrams as they fit (several small
+ * messages per datagram), with no added delay. Never drops silently:
  * either it is accepted (and then retransmitted on request while in the retransmit window) or
  * an error says why not.
  * @param ch      the channel.
