@@ -40,6 +40,13 @@ struct SenderConfig {
     /// Heartbeats while idle: first after heartbeat_min, then doubling to heartbeat_max.
     Duration heartbeat_min = 200us;
     Duration heartbeat_max = 1s;
+    /// Flow control: original data never goes beyond the lowest limit the receivers report
+    /// (STATUS), so a sender cannot overrun the slowest receiver that reports. Off: the
+    /// sender ignores reports and sends at rate_limit (or as fast as it can).
+    bool flow_control = true;
+    /// A receiver that holds the sender back and has not reported for this long (dead, or
+    /// stuck) stops holding it.
+    Duration flow_timeout = 500ms;
 };
 
 struct ReceiverConfig {
@@ -70,6 +77,14 @@ struct ReceiverConfig {
     std::vector<std::uint32_t> accept_streams;
     /// Datagrams further than this beyond the newest known are implausible and dropped.
     std::uint64_t max_sequence_jump = 1u << 30;
+    /// Flow control: report (STATUS) to each sender how far it may send. Off: this receiver
+    /// never holds a sender back (and may be overrun by a fast one).
+    bool send_status = true;
+    /// Datagrams a sender may send beyond the newest one this receiver has read before it
+    /// must wait for a report: what the socket buffer can hold unread. The transport sets it
+    /// from the buffer the kernel granted. A report goes out each time the limit has moved by
+    /// a quarter of it.
+    std::uint64_t status_credit = 1024;
 };
 
 struct EndpointConfig {

@@ -28,6 +28,9 @@ bool sequences_in_range(const wire::Packet& p) noexcept {
         return hb->next_dseq < kMaxSequence && hb->next_mseq < kMaxSequence;
     }
     if (const auto* n = std::get_if<wire::Nak>(&p.body)) return ranges_ok(n->ranges);
+    if (const auto* st = std::get_if<wire::StatusReport>(&p.body)) {
+        return st->limit < kMaxSequence;  // position <= limit (decode checks it)
+    }
     const auto& u = std::get<wire::Unavailable>(p.body);
     return u.trail < kMaxSequence && ranges_ok(u.ranges);
 }
@@ -109,7 +112,7 @@ std::unique_ptr<Receiver> Endpoint::make_receiver(Time now, const wire::Packet& 
         start = trail;
     }
     return std::make_unique<Receiver>(cfg_.receiver, key, rng_, cfg_.sender.datagram_size, start,
-                                      young);
+                                      young, ReporterId{node_, session_});
 }
 
 Endpoint::Remote* Endpoint::route(Time now, const wire::Packet& p) {
@@ -199,6 +202,15 @@ void Endpoint::on_datagram(Time now, std::span<const std::uint8_t> datagram) {
         }
         return;
     }
+    if (h.type == wire::PacketType::kStatus) {
+        if (!from_me) {  // about another sender: nothing for us to do
+            ++stats_.statuses_for_others;
+            return;
+        }
+        auto s = senders_.find(h.stream);
+        if (s != senders_.end()) s->second->on_status(now, std::get<wire::StatusReport>(p.body));
+        return;
+    }
     if (from_me) {
         ++stats_.own_looped;
         return;
@@ -220,6 +232,7 @@ void Endpoint::on_datagram(Time now, std::span<const std::uint8_t> datagram) {
             r->rx->on_unavailable(now, std::get<wire::Unavailable>(p.body), out_);
             break;
         case wire::PacketType::kNak:
+        case wire::PacketType::kStatus:
             break;
     }
 }

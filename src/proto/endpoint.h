@@ -36,10 +36,11 @@ struct EndpointStats {
     std::array<std::uint64_t, 10> malformed_by_reason{};  ///< indexed by wire::DecodeError
     std::uint64_t own_looped = 0;                         ///< our own packets heard back
     std::uint64_t ignored_streams = 0;                    ///< streams not accepted by configuration
-    std::uint64_t stale_sessions = 0;    ///< packets of a session that has been replaced
-    std::uint64_t too_many_senders = 0;  ///< packets of senders beyond max_senders
-    std::uint64_t naks_for_others = 0;   ///< NAKs seen for other senders' streams
-    std::uint64_t out_of_range = 0;      ///< sequence numbers at or beyond kMaxSequence
+    std::uint64_t stale_sessions = 0;       ///< packets of a session that has been replaced
+    std::uint64_t too_many_senders = 0;     ///< packets of senders beyond max_senders
+    std::uint64_t naks_for_others = 0;      ///< NAKs seen for other senders' streams
+    std::uint64_t statuses_for_others = 0;  ///< flow reports seen for other senders' streams
+    std::uint64_t out_of_range = 0;         ///< sequence numbers at or beyond kMaxSequence
 };
 
 /// Sequence numbers (dseq and mseq) a correct sender reaches: it starts at 0 and could not

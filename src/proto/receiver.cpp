@@ -9,14 +9,17 @@
 namespace blip::proto {
 
 Receiver::Receiver(const ReceiverConfig& cfg, const StreamKey& key, Rng& rng,
-                   std::size_t datagram_size, std::uint64_t start, bool from_session_start)
+                   std::size_t datagram_size, std::uint64_t start, bool from_session_start,
+                   ReporterId self)
     : cfg_(cfg),
       key_(key),
       datagram_size_(datagram_size),
       nak_(cfg, rng),
       next_(start),
       high_(start),
-      cursor_known_(from_session_start) {
+      cursor_known_(from_session_start),
+      self_(self),
+      reorder_credit_(std::max<std::uint64_t>(1, cfg.reorder_buffer_bytes / datagram_size)) {
     scratch_.resize(datagram_size_);
 }
 
@@ -90,6 +93,12 @@ void Receiver::on_data(Time now, const wire::Data& d, std::span<const std::uint8
     if (have) {
         ++stats_.duplicates;
         advance(out);
+        // A repair of the newest datagram that nobody asked for is a sender held back by flow
+        // control asking where we are: our last report may have been lost.
+        if (d.repair && d.dseq + 1 == high_) {
+            report_now_ = true;
+            maybe_report(now, out);
+        }
         return;
     }
     if (d.dseq >= high_) {
@@ -106,6 +115,7 @@ void Receiver::on_data(Time now, const wire::Data& d, std::span<const std::uint8
     } else {
         buffer(now, d.dseq, datagram);
     }
+    maybe_report(now, out);
 }
 
 void Receiver::on_heartbeat(Time now, const wire::Heartbeat& hb, Output& out) {
@@ -121,9 +131,10 @@ void Receiver::on_heartbeat(Time now, const wire::Heartbeat& hb, Output& out) {
     learn_high(now, hb.next_dseq);  // tail loss: the newest datagrams never arrived
     declare_below(hb.trail, LossReason::kLeftWindow);
     advance(out);
+    maybe_report(now, out);
 }
 
-void Receiver::on_unavailable(Time /*now*/, const wire::Unavailable& u, Output& out) {
+void Receiver::on_unavailable(Time now, const wire::Unavailable& u, Output& out) {
     // Everything below the sender's trail is gone, which covers the ranges named.
     if (implausible(u.trail)) {
         ++stats_.implausible;
@@ -131,6 +142,7 @@ void Receiver::on_unavailable(Time /*now*/, const wire::Unavailable& u, Output& 
     }
     declare_below(u.trail, LossReason::kLeftWindow);
     advance(out);
+    maybe_report(now, out);
 }
 
 void Receiver::on_nak_seen(Time now, const wire::Nak& nak) {
@@ -147,6 +159,65 @@ void Receiver::poll(Time now, Output& out) {
     for (const wire::SeqRange& r : gave_up_) declare_lost(r.first, r.end(), LossReason::kGaveUp);
     if (!nak_ranges_.empty()) send_naks(nak_ranges_, out);
     if (!gave_up_.empty()) advance(out);
+    maybe_report(now, out);
+}
+
+// ---- flow-control reports --------------------------------------------------------------
+
+namespace {
+// While data this receiver waits for is outstanding and its limit does not move (a gap
+// under repair with the reorder buffer full), it still reports this often, so that the
+// sender, which it holds back, knows it is alive (the sender's flow_timeout is longer).
+constexpr Duration kStatusKeepalive = 100ms;
+}  // namespace
+
+std::uint64_t Receiver::flow_limit() const noexcept {
+    const auto add = [](std::uint64_t a, std::uint64_t b) {
+        constexpr std::uint64_t kTop = std::numeric_limits<std::uint64_t>::max() >> 1;
+        return b > kTop - std::min(a, kTop) ? kTop : a + b;
+    };
+    return std::min(add(high_, cfg_.status_credit), add(next_, reorder_credit_));
+}
+
+Time Receiver::status_deadline() const noexcept {
+    if (!cfg_.send_status) return kNever;
+    if (!reported_ || report_now_) return Time{};
+    if (next_ < high_) return reported_at_ + kStatusKeepalive;
+    return kNever;
+}
+
+void Receiver::maybe_report(Time now, Output& out) {
+    if (!cfg_.send_status) return;
+    const std::uint64_t limit = flow_limit();
+    // Each time the limit has moved by a quarter of the credit, so that a sender that is
+    // not held back by anyone else hears while it still has three quarters to go. Nothing
+    // else is sent while data flows: with many receivers, reports are multicast traffic too.
+    const bool moved =
+        reported_ && limit >= reported_limit_ &&
+        limit - reported_limit_ >= std::max<std::uint64_t>(1, cfg_.status_credit / 4);
+    if (!moved && now < status_deadline()) return;
+    wire::Header h;
+    h.type = wire::PacketType::kStatus;
+    h.node = key_.node;
+    h.session = key_.session;
+    h.stream = key_.stream;
+    wire::StatusReport st;
+    st.receiver_node = self_.node;
+    st.receiver_session = self_.session;
+    st.position = next_;
+    st.limit = limit;
+    const std::size_t len = wire::encode_status(scratch_, h, st);
+    if (len == 0) return;
+    out.send_datagram(std::span(scratch_).first(len));
+    ++stats_.statuses_sent;
+    reported_ = true;
+    report_now_ = false;
+    reported_limit_ = limit;
+    reported_at_ = now;
+}
+
+Time Receiver::next_deadline() const noexcept {
+    return std::min(nak_.next_deadline(), status_deadline());
 }
 
 void Receiver::sender_gone(Time /*now*/, Output& out, bool final) {

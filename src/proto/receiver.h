@@ -37,6 +37,13 @@ struct ReceiverStats {
     std::uint64_t messages_lost = 0;    ///< sum of counts of closed loss events
     std::uint64_t datagrams_lost = 0;   ///< datagrams declared lost
     std::uint64_t protocol_errors = 0;  ///< inconsistent streams from the sender
+    std::uint64_t statuses_sent = 0;    ///< flow-control reports (STATUS) sent
+};
+
+/// Who a receiver is, for its flow-control reports: the local endpoint's (node, session).
+struct ReporterId {
+    std::uint64_t node = 0;
+    std::uint64_t session = 0;
 };
 
 class Receiver {
@@ -44,8 +51,9 @@ public:
     /// Starts tracking at datagram `start`. When `from_session_start` is true the receiver
     /// was listening before the session began, so `start` is 0 and message 0 begins there:
     /// anything missing from the very beginning is reported, not skipped.
+    /// `self` names this receiver in its STATUS reports.
     Receiver(const ReceiverConfig& cfg, const StreamKey& key, Rng& rng, std::size_t datagram_size,
-             std::uint64_t start, bool from_session_start);
+             std::uint64_t start, bool from_session_start, ReporterId self = {});
 
     /// `datagram` is the raw packet `d` was decoded from (copied if buffered).
     void on_data(Time now, const wire::Data& d, std::span<const std::uint8_t> datagram,
@@ -54,20 +62,24 @@ public:
     void on_unavailable(Time now, const wire::Unavailable& u, Output& out);
     /// Another receiver's NAK to this sender stream (suppresses ours).
     void on_nak_seen(Time now, const wire::Nak& nak);
-    /// Sends due NAKs and gives up exhausted gaps.
+    /// Sends due NAKs and STATUS reports and gives up exhausted gaps.
     void poll(Time now, Output& out);
     /// The sender stopped (silent or replaced): everything missing is lost (kSenderGone).
     /// With `final`, a loss still open at the tail is reported open-ended: no more data
     /// will come to bound it.
     void sender_gone(Time now, Output& out, bool final);
 
-    [[nodiscard]] Time next_deadline() const noexcept { return nak_.next_deadline(); }
+    [[nodiscard]] Time next_deadline() const noexcept;
     [[nodiscard]] const ReceiverStats& stats() const noexcept { return stats_; }
     [[nodiscard]] const NakSchedulerStats& nak_stats() const noexcept { return nak_.stats(); }
     [[nodiscard]] const StreamKey& key() const noexcept { return key_; }
     [[nodiscard]] std::uint64_t next_dseq() const noexcept { return next_; }
     [[nodiscard]] std::uint64_t missing() const noexcept { return nak_.missing(); }
     [[nodiscard]] std::size_t buffered_bytes() const noexcept { return buffered_bytes_; }
+    /// The limit this receiver reports now: the sender may send dseqs below it. Bounded by
+    /// what the socket can hold unread (status_credit beyond the newest datagram read) and
+    /// by what the reorder buffer can hold beyond the first one missing.
+    [[nodiscard]] std::uint64_t flow_limit() const noexcept;
 
 private:
     struct LostRange {
@@ -95,6 +107,10 @@ private:
     void reject_through(std::uint64_t last_mseq, Output& out);
     void deliver(std::uint64_t mseq, std::span<const std::uint8_t> data, Output& out);
     void send_naks(std::vector<wire::SeqRange>& ranges, Output& out);
+    /// Sends a STATUS if one is due (see status_deadline()).
+    void maybe_report(Time now, Output& out);
+    /// When a STATUS is due without the limit having moved (first report, probe, keepalive).
+    [[nodiscard]] Time status_deadline() const noexcept;
 
     const ReceiverConfig& cfg_;
     StreamKey key_;
@@ -128,6 +144,14 @@ private:
     bool sync_valid_ = false;
     std::uint64_t sync_dseq_ = 0;
     std::uint64_t sync_mseq_ = 0;
+
+    // Flow-control reports: the limit last reported and when.
+    ReporterId self_;
+    std::uint64_t reorder_credit_;  // datagrams the reorder buffer holds
+    bool reported_ = false;
+    bool report_now_ = false;  // a flow probe asked
+    std::uint64_t reported_limit_ = 0;
+    Time reported_at_{};
 
     std::vector<wire::SeqRange> nak_ranges_;  // scratch
     std::vector<wire::SeqRange> gave_up_;     // scratch

@@ -17,6 +17,9 @@ constexpr std::size_t kMaxDatagramsPerNak = 4096;
 // UNAVAILABLE ranges waiting to be sent; beyond this, the oldest requests are dropped
 // (the receivers will ask again).
 constexpr std::size_t kMaxGoneRanges = 1024;
+// A receiver not heard for this long is forgotten even if it never held us back, so the
+// table of reporting receivers cannot fill with departed ones.
+constexpr Duration kFlowForget = 60s;
 
 }  // namespace
 
@@ -70,12 +73,14 @@ std::size_t Sender::batch_entry_limit() const noexcept {
 
 void Sender::flush(Time now, Output& out) {
     send_repairs(now, out);
+    if (flow_waiting_) expire_flow_receivers(now);
     bool sent_data = false;
     while (!queue_.empty() && send_one_data(now, out)) sent_data = true;
     if (sent_data) {
         heartbeat_interval_ = cfg_.heartbeat_min;
         next_heartbeat_ = now + cfg_.heartbeat_min;
     }
+    if (flow_waiting_ && !queue_.empty() && now >= next_heartbeat_) send_flow_probe(now, out);
     send_unavailable(now, out);
     // Heartbeats only while idle: while data flows, data itself shows liveness and the
     // newest sequence, and a heartbeat then always falls on a message boundary.
@@ -91,7 +96,21 @@ void Sender::pop_front() {
     }
 }
 
+bool Sender::flow_blocked(Time now) {
+    if (!cfg_.flow_control || window_.next() < flow_limit_) {
+        flow_waiting_ = false;
+        return false;
+    }
+    if (!flow_waiting_) {
+        flow_waiting_ = true;
+        flow_wait_start_ = now;
+        ++stats_.flow_stalls;
+    }
+    return true;
+}
+
 bool Sender::send_one_data(Time now, Output& out) {
+    if (flow_blocked(now)) return false;
     const std::size_t capacity = cfg_.datagram_size - wire::kDataPrefixSize;
     Pending& front = queue_.front();
     StoredDatagram d;
@@ -202,6 +221,75 @@ void Sender::on_nak(Time now, const wire::Nak& nak) {
     if (!useful) ++stats_.naks_ignored;
 }
 
+void Sender::on_status(Time now, const wire::StatusReport& st) {
+    ++stats_.statuses_received;
+    // A receiver cannot have handled what was never sent: a confused or hostile report.
+    if (st.position > window_.next()) {
+        ++stats_.statuses_ignored;
+        return;
+    }
+    auto it = std::find_if(flow_.begin(), flow_.end(), [&](const FlowReceiver& r) {
+        return r.node == st.receiver_node && r.session == st.receiver_session;
+    });
+    if (it == flow_.end()) {
+        if (flow_.size() >= kMaxFlowReceivers) {
+            ++stats_.statuses_ignored;
+            return;
+        }
+        flow_.push_back(FlowReceiver{st.receiver_node, st.receiver_session, st.limit, now});
+    } else {
+        // A receiver's limit never goes down; a lower one is an older report overtaken.
+        it->limit = std::max(it->limit, st.limit);
+        it->last_heard = now;
+    }
+    std::erase_if(flow_, [&](const FlowReceiver& r) { return now - r.last_heard >= kFlowForget; });
+    recompute_flow_limit();
+}
+
+void Sender::send_flow_probe(Time now, Output& out) {
+    // On the heartbeat schedule (the sender is not idle, so no heartbeat goes out): quickly at
+    // first, then doubling, so a receiver that is gone costs little before it times out.
+    const std::uint64_t newest = window_.next() - 1;  // held: blocked implies one was sent
+    const StoredDatagram* d = window_.find(newest);
+    if (d == nullptr) return;
+    const std::size_t size = wire::kDataPrefixSize + d->body.size();
+    if (!repair_rate_.try_take(now, size)) {
+        next_heartbeat_ = repair_rate_.ready_at(now, size);
+        return;
+    }
+    transmit(out, *d, newest, true);
+    ++stats_.flow_probes;
+    heartbeat_interval_ = std::min(heartbeat_interval_ * 2, cfg_.heartbeat_max);
+    next_heartbeat_ = now + heartbeat_interval_;
+}
+
+void Sender::recompute_flow_limit() {
+    flow_limit_ = kNoFlowLimit;
+    for (const FlowReceiver& r : flow_) flow_limit_ = std::min(flow_limit_, r.limit);
+}
+
+Time Sender::flow_expiry(Time /*now*/) const {
+    // Silence counts from the later of its last report and the start of the wait: a receiver
+    // has nothing to report while nothing is sent, so idle silence proves nothing.
+    Time t = kNever;
+    for (const FlowReceiver& r : flow_) {
+        if (r.limit > window_.next()) continue;  // not holding us back
+        t = std::min(t, std::max(r.last_heard, flow_wait_start_) + cfg_.flow_timeout);
+    }
+    return t;
+}
+
+void Sender::expire_flow_receivers(Time now) {
+    const std::size_t before = flow_.size();
+    std::erase_if(flow_, [&](const FlowReceiver& r) {
+        return r.limit <= window_.next() &&
+               now >= std::max(r.last_heard, flow_wait_start_) + cfg_.flow_timeout;
+    });
+    if (flow_.size() == before) return;
+    stats_.flow_timeouts += before - flow_.size();
+    recompute_flow_limit();
+}
+
 void Sender::note_gone(std::uint64_t first, std::uint64_t end) {
     if (first >= end) return;
     for (wire::SeqRange& g : gone_) {  // extend an overlapping or touching range
@@ -281,7 +369,12 @@ Time Sender::next_deadline(Time now) {
                                                        ranges * wire::kRangeSize));
     }
     if (!queue_.empty()) {
-        t = std::min(t, data_rate_.ready_at(now, cfg_.datagram_size));
+        if (cfg_.flow_control && window_.next() >= flow_limit_) {
+            // Waiting for a report (after one, this deadline is now), a probe or a timeout.
+            t = std::min(t, flow_waiting_ ? std::min(flow_expiry(now), next_heartbeat_) : now);
+        } else {
+            t = std::min(t, data_rate_.ready_at(now, cfg_.datagram_size));
+        }
     } else {
         t = std::min(t, next_heartbeat_);
     }

@@ -30,7 +30,12 @@ struct SenderStats {
     std::uint64_t repairs_sent = 0;
     std::uint64_t repairs_coalesced = 0;  ///< requests ignored: queued or just repaired
     std::uint64_t unavailable_sent = 0;
-    std::uint64_t naks_ignored = 0;  ///< NAKs naming only data never sent
+    std::uint64_t naks_ignored = 0;       ///< NAKs naming only data never sent
+    std::uint64_t statuses_received = 0;  ///< flow-control reports (STATUS) about this stream
+    std::uint64_t statuses_ignored = 0;   ///< ... claiming data never sent, or beyond max
+    std::uint64_t flow_stalls = 0;        ///< times new data had to wait for a receiver
+    std::uint64_t flow_timeouts = 0;      ///< receivers that stopped holding us by silence
+    std::uint64_t flow_probes = 0;        ///< newest datagram resent while held back
 };
 
 class Sender {
@@ -48,6 +53,8 @@ public:
 
     /// A NAK addressed to this stream.
     void on_nak(Time now, const wire::Nak& nak);
+    /// A receiver's flow-control report about this stream.
+    void on_status(Time now, const wire::StatusReport& st);
 
     /// Earliest time flush() has something to do; kNever if nothing.
     [[nodiscard]] Time next_deadline(Time now);
@@ -60,6 +67,13 @@ public:
     [[nodiscard]] std::size_t queued_bytes() const noexcept { return queue_bytes_; }
     [[nodiscard]] std::size_t queued_messages() const noexcept { return queue_.size(); }
     [[nodiscard]] const SendWindow& window() const noexcept { return window_; }
+    /// Receivers whose reports hold this stream back (see on_status).
+    [[nodiscard]] std::size_t flow_receivers() const noexcept { return flow_.size(); }
+    /// The lowest limit reported: new data stops below it (kNoFlowLimit: nobody reports).
+    [[nodiscard]] std::uint64_t flow_limit() const noexcept { return flow_limit_; }
+    static constexpr std::uint64_t kNoFlowLimit = ~std::uint64_t{0};
+    /// Most receivers tracked per stream; reports of more are ignored (counted).
+    static constexpr std::size_t kMaxFlowReceivers = 1024;
 
     /// Burst of the data rate limit (bytes): see sender.cpp.
     [[nodiscard]] static std::uint64_t data_burst(const SenderConfig& cfg) noexcept;
@@ -70,7 +84,24 @@ private:
         std::size_t sent = 0;  // bytes already sent as fragments
     };
 
+    struct FlowReceiver {
+        std::uint64_t node = 0;
+        std::uint64_t session = 0;
+        std::uint64_t limit = 0;
+        Time last_heard{};
+    };
+
     bool send_one_data(Time now, Output& out);
+    /// True (and notes when the wait began) if flow control holds new data back now.
+    bool flow_blocked(Time now);
+    /// Drops receivers that held us back and stayed silent for flow_timeout.
+    void expire_flow_receivers(Time now);
+    void recompute_flow_limit();
+    /// While held back: resends the newest datagram so that a receiver whose report was
+    /// lost (or which lost the data it would report on) reports again.
+    void send_flow_probe(Time now, Output& out);
+    /// When the earliest receiver holding us back times out.
+    [[nodiscard]] Time flow_expiry(Time now) const;
     void pop_front();
     void send_repairs(Time now, Output& out);
     void send_unavailable(Time now, Output& out);
@@ -94,6 +125,10 @@ private:
     static constexpr std::size_t kSpareBuffers = 1024;
     static constexpr std::size_t kSpareCapacity = 2048;
     std::uint64_t next_mseq_ = 0;
+    std::vector<FlowReceiver> flow_;  // few, scanned linearly; changes only on reports
+    std::uint64_t flow_limit_ = kNoFlowLimit;
+    bool flow_waiting_ = false;  // new data is held back since flow_wait_start_
+    Time flow_wait_start_{};
     std::deque<std::uint64_t> repair_queue_;  // dseqs; each at most once (repair_queued)
     std::vector<wire::SeqRange> gone_;        // pending UNAVAILABLE ranges, merged
     Time next_heartbeat_;

@@ -194,6 +194,20 @@ DecodeError decode(std::span<const std::uint8_t> datagram, Packet& out) noexcept
             out.body = u;
             return DecodeError::kOk;
         }
+        case static_cast<std::uint8_t>(PacketType::kStatus): {
+            h.type = PacketType::kStatus;
+            if (flags != 0) return DecodeError::kBadFlags;
+            StatusReport st;
+            st.receiver_node = r.u64();
+            st.receiver_session = r.u64();
+            st.position = r.u64();
+            st.limit = r.u64();
+            if (!r.ok()) return DecodeError::kTruncated;
+            if (r.remaining() != 0) return DecodeError::kBadLength;
+            if (st.position > st.limit) return DecodeError::kBadField;
+            out.body = st;
+            return DecodeError::kOk;
+        }
         default:
             return DecodeError::kBadType;
     }
@@ -232,6 +246,17 @@ std::size_t encode_heartbeat(std::span<std::uint8_t> out, const Header& h,
     w.u64(hb.next_dseq);
     w.u64(hb.next_mseq);
     w.u32(hb.age_ms);
+    return w.ok() ? kHeaderSize + w.size() : 0;
+}
+
+std::size_t encode_status(std::span<std::uint8_t> out, const Header& h,
+                          const StatusReport& st) noexcept {
+    if (out.size() < kHeaderSize + kStatusBodySize || !encode_header(out, h)) return 0;
+    ByteWriter w(out.subspan(kHeaderSize));
+    w.u64(st.receiver_node);
+    w.u64(st.receiver_session);
+    w.u64(st.position);
+    w.u64(st.limit);
     return w.ok() ? kHeaderSize + w.size() : 0;
 }
 

@@ -44,6 +44,10 @@ bool encode_data_prefix(std::span<std::uint8_t> out, const Header& h, std::uint6
 std::size_t encode_heartbeat(std::span<std::uint8_t> out, const Header& h,
                              const Heartbeat& hb) noexcept;
 
+/// Encodes a STATUS (h.type must be kStatus); returns bytes written, 0 if `out` is too small.
+std::size_t encode_status(std::span<std::uint8_t> out, const Header& h,
+                          const StatusReport& st) noexcept;
+
 /// How many ranges fit in a NAK or UNAVAILABLE of at most `datagram_size` bytes.
 [[nodiscard]] std::size_t max_nak_ranges(std::size_t datagram_size) noexcept;
 [[nodiscard]] std::size_t max_unavailable_ranges(std::size_t datagram_size) noexcept;

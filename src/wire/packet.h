@@ -26,6 +26,7 @@ inline constexpr std::size_t kHeartbeatBodySize = 28;
 inline constexpr std::size_t kRangeSize = 12;  // first u64, count u32
 inline constexpr std::size_t kNakFixedSize = 4;
 inline constexpr std::size_t kUnavailableFixedSize = 12;
+inline constexpr std::size_t kStatusBodySize = 32;  // receiver node, session, position, limit
 /// Largest UDP payload over IPv4; no Blip datagram is ever larger.
 inline constexpr std::size_t kMaxDatagramSize = 65507;
 /// Smallest datagram size a channel may be configured with: room for the DATA prefix,
@@ -37,6 +38,7 @@ enum class PacketType : std::uint8_t {
     kHeartbeat = 2,
     kNak = 3,
     kUnavailable = 4,
+    kStatus = 5,
 };
 
 /// DATA flags.
@@ -142,9 +144,18 @@ struct Unavailable {
     RangeList ranges;         ///< ranges that are gone; each ends at or before trail
 };
 
+/// A receiver's flow-control report about one sender stream (the header names the sender,
+/// as in a NAK): what it has handled and how far the sender may go without overrunning it.
+struct StatusReport {
+    std::uint64_t receiver_node = 0;     ///< the reporting receiver (node, session)
+    std::uint64_t receiver_session = 0;  ///< ... so that two receivers never merge
+    std::uint64_t position = 0;          ///< every dseq below this is delivered or reported lost
+    std::uint64_t limit = 0;  ///< send only dseqs below this; position <= limit on the wire
+};
+
 struct Packet {
     Header header;
-    std::variant<Data, Heartbeat, Nak, Unavailable> body;
+    std::variant<Data, Heartbeat, Nak, Unavailable, StatusReport> body;
 };
 
 }  // namespace blip::wire

@@ -18,6 +18,7 @@ namespace blip::testutil {
 
 /// Byte offsets a v1 receiver ignores: header byte 7, and the u16 after the range count of
 /// NAK (offsets 30-31) and UNAVAILABLE (offsets 38-39). The encoders write them as 0.
+/// HEARTBEAT and STATUS have no reserved bytes beyond the header's.
 inline constexpr std::size_t kHeaderReservedOffset = 7;
 inline constexpr std::size_t kNakReservedOffset = wire::kHeaderSize + 2;              // 30
 inline constexpr std::size_t kUnavailableReservedOffset = wire::kHeaderSize + 8 + 2;  // 38
@@ -70,6 +71,10 @@ inline std::size_t reencode(const wire::Packet& p, std::span<std::uint8_t> out) 
         std::vector<wire::SeqRange> ranges;
         for (std::size_t i = 0; i < u->ranges.size(); ++i) ranges.push_back(u->ranges[i]);
         return wire::encode_unavailable(out, h, u->trail, ranges);
+    }
+    if (const auto* st = std::get_if<wire::StatusReport>(&p.body)) {
+        if (h.type != PacketType::kStatus || h.flags != 0) return 0;
+        return wire::encode_status(out, h, *st);
     }
     return 0;
 }

@@ -102,6 +102,12 @@ inline Bytes make_unavailable(std::uint64_t trail, const std::vector<SeqRange>& 
     return out;
 }
 
+inline Bytes make_status(const StatusReport& st) {
+    Bytes out(kHeaderSize + kStatusBodySize);
+    EXPECT_EQ(encode_status(out, make_header(PacketType::kStatus), st), out.size());
+    return out;
+}
+
 inline void put_be(Bytes& b, std::size_t off, std::uint64_t v, std::size_t width) {
     for (std::size_t i = 0; i < width; ++i) {
         b.at(off + i) = static_cast<std::uint8_t>(v >> (8 * (width - 1 - i)));

@@ -22,6 +22,7 @@ struct Metrics {
     std::uint64_t naks_sent = 0;     ///< NAK packets
     std::uint64_t heartbeats_sent = 0;
     std::uint64_t unavailable_sent = 0;
+    std::uint64_t statuses_sent = 0;   ///< flow-control reports
     std::uint64_t copies_dropped = 0;  ///< (receiver, original DATA) pairs dropped
     /// Datagrams named by NAKs that reached the sender they were addressed to.
     std::uint64_t nak_mentions_at_sender = 0;

@@ -149,6 +149,9 @@ void Network::transmit(int from, std::span<const std::uint8_t> datagram) {
         case wire::PacketType::kUnavailable:
             ++metrics_.unavailable_sent;
             break;
+        case wire::PacketType::kStatus:
+            ++metrics_.statuses_sent;
+            break;
     }
     const bool original = data != nullptr && !data->repair;
     auto bytes =

@@ -164,6 +164,39 @@ TEST(WireRoundTrip, Unavailable) {
     expect_reencodes(d);
 }
 
+TEST(WireRoundTrip, Status) {
+    StatusReport st{.receiver_node = 0x3132333435363738,
+                    .receiver_session = 0x4142434445464748,
+                    .position = 256,
+                    .limit = 1280};
+    Bytes wire = make_status(st);
+    EXPECT_EQ(wire.size(), kHeaderSize + kStatusBodySize);
+    Decoded d = decode_copy(wire);
+    ASSERT_EQ(d.error, DecodeError::kOk);
+    // The header names the sender reported on; the body names the reporting receiver.
+    expect_header(d.packet.header, PacketType::kStatus, 0);
+    const StatusReport& got = std::get<StatusReport>(d.packet.body);
+    EXPECT_EQ(got.receiver_node, st.receiver_node);
+    EXPECT_EQ(got.receiver_session, st.receiver_session);
+    EXPECT_EQ(got.position, 256u);
+    EXPECT_EQ(got.limit, 1280u);
+    expect_reencodes(d);
+
+    // No room to send (position == limit), including at the ends of the sequence space,
+    // and the widest possible window.
+    for (std::uint64_t s : {std::uint64_t{0}, std::uint64_t{77}, kU64Max}) {
+        Decoded e = decode_copy(make_status({.position = s, .limit = s}));
+        ASSERT_EQ(e.error, DecodeError::kOk) << s;
+        expect_reencodes(e);
+    }
+    Decoded wide = decode_copy(make_status(
+        {.receiver_node = kU64Max, .receiver_session = kU64Max, .position = 0, .limit = kU64Max}));
+    ASSERT_EQ(wide.error, DecodeError::kOk);
+    EXPECT_EQ(std::get<StatusReport>(wide.packet.body).receiver_node, kU64Max);
+    EXPECT_EQ(std::get<StatusReport>(wide.packet.body).limit, kU64Max);
+    expect_reencodes(wide);
+}
+
 TEST(WireRoundTrip, HeaderExtremes) {
     Bytes out(kHeaderSize + kHeartbeatBodySize);
     Header h{.type = PacketType::kHeartbeat,
@@ -199,9 +232,11 @@ TEST(WireRoundTrip, ReservedBytesAreIgnored) {
 TEST(WireRoundTrip, ReencodeHelperSeesEveryOtherByte) {
     // The canonicity checks below are only as good as this comparison: any byte outside
     // the reserved ones must count.
-    for (const Bytes& wire : {make_batch({str("ab"), {}}), make_fragment(9, 1, str("xyz")),
-                              make_heartbeat({.trail = 1, .next_dseq = 2}), make_nak({{1, 2}}),
-                              make_unavailable(9, {{1, 2}})}) {
+    for (const Bytes& wire :
+         {make_batch({str("ab"), {}}), make_fragment(9, 1, str("xyz")),
+          make_heartbeat({.trail = 1, .next_dseq = 2}), make_nak({{1, 2}}),
+          make_unavailable(9, {{1, 2}}),
+          make_status({.receiver_node = 3, .receiver_session = 4, .position = 1, .limit = 2})}) {
         Decoded d = decode_copy(wire);
         ASSERT_EQ(d.error, DecodeError::kOk);
         const PacketType t = d.packet.header.type;
@@ -322,6 +357,24 @@ TEST(WireBytes, Unavailable) {
     EXPECT_EQ(want.size(), 52u);
 }
 
+TEST(WireBytes, Status) {
+    Bytes want = with_header(PacketType::kStatus, 0x00,
+                             {
+                                 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38,  // rx node
+                                 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48,  // rx session
+                                 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00,  // position 256
+                                 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x00,  // limit 1280
+                             });
+    EXPECT_EQ(make_status({.receiver_node = 0x3132333435363738,
+                           .receiver_session = 0x4142434445464748,
+                           .position = 256,
+                           .limit = 1280}),
+              want);
+    EXPECT_EQ(want.size(), 60u);
+    EXPECT_EQ(want[5], 5);  // type STATUS
+    EXPECT_EQ(decode_error(want), DecodeError::kOk);
+}
+
 // ---------------------------------------------------------------------------------------
 // Encoder contracts
 
@@ -388,6 +441,22 @@ TEST(WireEncode, FixedPartsNeedRoom) {
     EXPECT_EQ(encode_heartbeat(hb, make_header(PacketType::kHeartbeat), {}), 56u);
     EXPECT_EQ(encode_heartbeat(std::span(hb).first(55), make_header(PacketType::kHeartbeat), {}),
               0u);
+}
+
+TEST(WireEncode, StatusNeedsRoom) {
+    const StatusReport st{.receiver_node = 1, .receiver_session = 2, .position = 3, .limit = 4};
+    const Header h = make_header(PacketType::kStatus);
+    Bytes out(kHeaderSize + kStatusBodySize);
+    EXPECT_EQ(encode_status(out, h, st), 60u);
+    EXPECT_EQ(decode_error(out), DecodeError::kOk);
+    EXPECT_EQ(encode_status(std::span(out).first(59), h, st), 0u);
+    EXPECT_EQ(encode_status(std::span(out).first(kHeaderSize), h, st), 0u);
+    EXPECT_EQ(encode_status(std::span(out).first(10), h, st), 0u);
+    EXPECT_EQ(encode_status({}, h, st), 0u);
+    // A larger buffer is fine: the encoder writes exactly 60 bytes.
+    Bytes big(kMaxDatagramSize, 0xEE);
+    EXPECT_EQ(encode_status(big, h, st), 60u);
+    EXPECT_EQ(big[60], 0xEE);
 }
 
 TEST(WireEncode, MaxRangesMatchWhatFits) {

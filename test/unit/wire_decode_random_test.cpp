@@ -60,7 +60,7 @@ Bytes random_datagram(std::mt19937_64& rng) {
     Bytes b = random_bytes(rng, kHeaderSize + body);
     put_be(b, 0, kMagic, 4);
     b[4] = rng() % 32 == 0 ? static_cast<std::uint8_t>(rng()) : kVersion;
-    b[5] = static_cast<std::uint8_t>(rng() % 6);
+    b[5] = static_cast<std::uint8_t>(rng() % 7);  // 1-5 defined; 0 and 6 unknown
     b[6] = rng() % 4 == 0 ? static_cast<std::uint8_t>(rng()) : static_cast<std::uint8_t>(rng() % 4);
     return b;
 }
@@ -75,6 +75,7 @@ std::vector<Bytes> seed_packets() {
         make_heartbeat({.trail = 5, .next_dseq = 9, .next_mseq = 20, .age_ms = 1000}),
         make_nak({{3, 2}, {10, 1}, {kU64Max - 10, 10}}),
         make_unavailable(100, {{10, 5}, {90, 10}}),
+        make_status({.receiver_node = 3, .receiver_session = 4, .position = 10, .limit = 20}),
     };
 }
 
@@ -103,6 +104,9 @@ std::vector<Field> fields_of(const Bytes& b) {
             break;
         case 4:
             f.insert(f.end(), {{28, 8}, {36, 2}, {40, 8}, {48, 4}, {52, 8}});
+            break;
+        case 5:
+            f.insert(f.end(), {{28, 8}, {36, 8}, {44, 8}, {52, 8}});
             break;
         default:
             break;

@@ -57,7 +57,8 @@ TEST(WireReject, BadVersion) {
 }
 
 TEST(WireReject, BadType) {
-    for (std::uint8_t t : {0, 5, 6, 0x80, 0xFF}) {
+    // 1-5 are DATA, HEARTBEAT, NAK, UNAVAILABLE and STATUS.
+    for (std::uint8_t t : {0, 6, 7, 0x80, 0xFF}) {
         Bytes b = make_heartbeat({});
         b[5] = t;
         EXPECT_EQ(decode_error(b), DecodeError::kBadType) << int{t};
@@ -84,6 +85,9 @@ TEST(WireReject, UndefinedFlags) {
         Bytes un = make_unavailable(5, {{1, 1}});
         un[6] = f;
         EXPECT_EQ(decode_error(un), DecodeError::kBadFlags) << "UNAVAILABLE flag " << int{f};
+        Bytes st = make_status({.position = 1, .limit = 2});
+        st[6] = f;
+        EXPECT_EQ(decode_error(st), DecodeError::kBadFlags) << "STATUS flag " << int{f};
     }
 }
 
@@ -106,6 +110,9 @@ TEST(WireReject, EveryPrefixIsTruncated) {
     expect_prefixes_truncated(make_heartbeat({.trail = 1, .next_dseq = 2}), "heartbeat");
     expect_prefixes_truncated(make_nak({{1, 2}, {5, 1}, {9, 3}}), "nak");
     expect_prefixes_truncated(make_unavailable(50, {{1, 2}, {5, 1}}), "unavailable");
+    expect_prefixes_truncated(
+        make_status({.receiver_node = 3, .receiver_session = 4, .position = 10, .limit = 20}),
+        "status");
 }
 
 TEST(WireReject, FragmentPrefixes) {
@@ -130,8 +137,9 @@ TEST(WireReject, FragmentPrefixes) {
 }
 
 TEST(WireReject, TrailingGarbage) {
-    for (Bytes b : {make_batch({str("abc")}), make_batch({{}}), make_heartbeat({}),
-                    make_nak({{1, 1}}), make_unavailable(5, {{1, 1}})}) {
+    for (Bytes b :
+         {make_batch({str("abc")}), make_batch({{}}), make_heartbeat({}), make_nak({{1, 1}}),
+          make_unavailable(5, {{1, 1}}), make_status({.position = 1, .limit = 2})}) {
         b.push_back(0);
         EXPECT_EQ(decode_error(b), DecodeError::kBadLength) << "type " << int{b[5]};
     }
@@ -272,6 +280,37 @@ TEST(WireReject, HeartbeatTrailBeyondNext) {
     EXPECT_EQ(decode_error(make_heartbeat({.trail = kU64Max, .next_dseq = 0})),
               DecodeError::kBadField);
     EXPECT_EQ(decode_error(make_heartbeat({.trail = 9, .next_dseq = 9})), DecodeError::kOk);
+}
+
+TEST(WireReject, StatusPositionBeyondLimit) {
+    EXPECT_EQ(decode_error(make_status({.position = 11, .limit = 10})), DecodeError::kBadField);
+    EXPECT_EQ(decode_error(make_status({.position = kU64Max, .limit = 0})), DecodeError::kBadField);
+    EXPECT_EQ(decode_error(make_status({.position = kU64Max, .limit = kU64Max - 1})),
+              DecodeError::kBadField);
+    EXPECT_EQ(decode_error(make_status({.position = 10, .limit = 10})), DecodeError::kOk);
+    EXPECT_EQ(decode_error(make_status({.position = 0, .limit = 0})), DecodeError::kOk);
+    EXPECT_EQ(decode_error(make_status({.position = kU64Max, .limit = kU64Max})), DecodeError::kOk);
+    // The check is on the decoded values, whatever the receiver ids are.
+    Bytes b = make_status({.receiver_node = kU64Max, .position = 5, .limit = 5});
+    put_be(b, kHeaderSize + 16, 6, 8);  // position
+    EXPECT_EQ(decode_error(b), DecodeError::kBadField);
+    put_be(b, kHeaderSize + 24, 6, 8);  // limit
+    EXPECT_EQ(decode_error(b), DecodeError::kOk);
+}
+
+TEST(WireReject, StatusTruncatedBeatsBadField) {
+    // Rules apply in order: a short STATUS is kTruncated even if what is there would fail
+    // position <= limit, and a long one is kBadLength.
+    Bytes b = make_status({.position = 5, .limit = 5});
+    put_be(b, kHeaderSize + 16, 9, 8);
+    ASSERT_EQ(decode_error(b), DecodeError::kBadField);
+    EXPECT_EQ(decode_copy(std::span(b).first(b.size() - 1)).error, DecodeError::kTruncated);
+    Bytes longer = b;
+    longer.push_back(0);
+    EXPECT_EQ(decode_error(longer), DecodeError::kBadLength);
+    Bytes flagged = b;
+    flagged[6] = 0x01;
+    EXPECT_EQ(decode_error(flagged), DecodeError::kBadFlags);
 }
 
 TEST(WireReject, UnavailableRangeAfterTrail) {
