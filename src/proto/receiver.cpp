@@ -192,9 +192,11 @@ void Receiver::maybe_report(Time now, Output& out) {
     // Each time the limit has moved by a quarter of the credit, so that a sender that is
     // not held back by anyone else hears while it still has three quarters to go. Nothing
     // else is sent while data flows: with many receivers, reports are multicast traffic too.
-    const bool moved =
-        reported_ && limit >= reported_limit_ &&
-        limit - reported_limit_ >= std::max<std::uint64_t>(1, cfg_.status_credit / 4);
+    // (A quarter of the smaller credit: bounded by the reorder buffer, the limit may never move
+    // by a quarter of the socket credit in one go.)
+    const std::uint64_t step =
+        std::max<std::uint64_t>(1, std::min(cfg_.status_credit, reorder_credit_) / 4);
+    const bool moved = reported_ && limit >= reported_limit_ && limit - reported_limit_ >= step;
     if (!moved && now < status_deadline()) return;
     wire::Header h;
     h.type = wire::PacketType::kStatus;

@@ -17,8 +17,8 @@ constexpr std::size_t kMaxDatagramsPerNak = 4096;
 // UNAVAILABLE ranges waiting to be sent; beyond this, the oldest requests are dropped
 // (the receivers will ask again).
 constexpr std::size_t kMaxGoneRanges = 1024;
-// A receiver not heard for this long is forgotten even if it never held us back, so the
-// table of reporting receivers cannot fill with departed ones.
+// When the table of reporting receivers is full, those not heard for this long make room,
+// so that it cannot stay full of departed ones.
 constexpr Duration kFlowForget = 60s;
 
 }  // namespace
@@ -105,6 +105,9 @@ bool Sender::flow_blocked(Time now) {
         flow_waiting_ = true;
         flow_wait_start_ = now;
         ++stats_.flow_stalls;
+        // Probes start on the quick end of the schedule, even after a long idle spell.
+        heartbeat_interval_ = cfg_.heartbeat_min;
+        next_heartbeat_ = now + cfg_.heartbeat_min;
     }
     return true;
 }
@@ -233,6 +236,12 @@ void Sender::on_status(Time now, const wire::StatusReport& st) {
     });
     if (it == flow_.end()) {
         if (flow_.size() >= kMaxFlowReceivers) {
+            // Make room by forgetting receivers long silent (gone, most likely; a live one
+            // reports again as soon as its limit moves).
+            std::erase_if(flow_,
+                          [&](const FlowReceiver& r) { return now - r.last_heard >= kFlowForget; });
+        }
+        if (flow_.size() >= kMaxFlowReceivers) {
             ++stats_.statuses_ignored;
             return;
         }
@@ -242,7 +251,6 @@ void Sender::on_status(Time now, const wire::StatusReport& st) {
         it->limit = std::max(it->limit, st.limit);
         it->last_heard = now;
     }
-    std::erase_if(flow_, [&](const FlowReceiver& r) { return now - r.last_heard >= kFlowForget; });
     recompute_flow_limit();
 }
 
@@ -250,15 +258,16 @@ void Sender::send_flow_probe(Time now, Output& out) {
     // On the heartbeat schedule (the sender is not idle, so no heartbeat goes out): quickly at
     // first, then doubling, so a receiver that is gone costs little before it times out.
     const std::uint64_t newest = window_.next() - 1;  // held: blocked implies one was sent
-    const StoredDatagram* d = window_.find(newest);
-    if (d == nullptr) return;
-    const std::size_t size = wire::kDataPrefixSize + d->body.size();
-    if (!repair_rate_.try_take(now, size)) {
-        next_heartbeat_ = repair_rate_.ready_at(now, size);
-        return;
+    // Normally held; a window of one message can have evicted it (then only the timeout helps).
+    if (const StoredDatagram* d = window_.find(newest)) {
+        const std::size_t size = wire::kDataPrefixSize + d->body.size();
+        if (!repair_rate_.try_take(now, size)) {
+            next_heartbeat_ = repair_rate_.ready_at(now, size);
+            return;
+        }
+        transmit(out, *d, newest, true);
+        ++stats_.flow_probes;
     }
-    transmit(out, *d, newest, true);
-    ++stats_.flow_probes;
     heartbeat_interval_ = std::min(heartbeat_interval_ * 2, cfg_.heartbeat_max);
     next_heartbeat_ = now + heartbeat_interval_;
 }
