@@ -170,10 +170,12 @@ std::uint64_t kernel_drops(const RepResult& res) {
 }
 
 // RFC 2544-style throughput: "the fastest rate at which none of the offered frames are
-// dropped". Blip has no flow control, so a sender that outruns a receiver overflows its receive
-// buffer: the drops are repaired (at a cost: the repairs compete with new data), and beyond the
-// retransmit window the data is lost. So a rate passes when every message verified AND no
-// receiver's kernel dropped a datagram (the injected loss is the test's condition, not a drop).
+// dropped". With flow control on (the default) a flat-out sender is held to what the receivers
+// report and normally passes at once; with it off (or a receiver that cannot keep up even so) a
+// sender that outruns a receiver overflows its receive buffer: the drops are repaired (at a cost:
+// the repairs compete with new data), and beyond the retransmit window the data is lost. So a
+// rate passes when every message verified AND no receiver's kernel dropped a datagram (the
+// injected loss is the test's condition, not a drop).
 // The search tries flat out; if that does not pass, Blip's own pacing (rate_limit, datagram
 // bytes/s) from 90% of the rate the flat-out sender transmitted at, going down by 30% until a
 // rate passes, then bisecting (geometrically) between the best rate that passed and the lowest

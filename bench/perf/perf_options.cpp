@@ -67,9 +67,10 @@ constexpr const char* kHelp =
     "  --timeout S        give up on a repetition after S seconds (default: from the size)\n"
     "  --stall-ms N       a receiver with no progress for N ms gives up (default 10000)\n"
     "  --search           throughput: find the highest rate at which every message is\n"
-    "                     delivered (RFC 2544 style; Blip has no flow control, so a flat-out\n"
-    "                     sender can outrun a receiver by more than the window); compare\n"
-    "                     does this unless --no-search or a pace is given\n"
+    "                     delivered and no receiver's kernel dropped a datagram (RFC 2544\n"
+    "                     style: flat out first, which passes when flow control holds the\n"
+    "                     sender; else paced); compare does this unless --no-search or a\n"
+    "                     pace is given\n"
     "  --check-targets    compare: exit 3 when a target is not met\n"
     "  --json             one JSON document on stdout instead of the table\n"
     "  --help             this text\n";

@@ -64,6 +64,8 @@ var optionTypes = map[string]OptionType{
 	"repair_holdoff_us":      OptionInt,
 	"heartbeat_min_us":       OptionInt,
 	"heartbeat_max_us":       OptionInt,
+	"flow_control":           OptionBool,
+	"flow_timeout_ms":        OptionInt,
 	"join":                   OptionString,
 	"reorder_buffer_bytes":   OptionInt,
 	"nak_delay_min_us":       OptionInt,

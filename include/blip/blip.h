@@ -348,6 +348,8 @@ typedef void (*blip_event_fn)(void* user, blip_channel_t* ch, const blip_event_i
  * | repair_holdoff_us | int | 250 | a datagram repaired this recently is not repaired again |
  * | heartbeat_min_us | int | 200 | first idle heartbeat (then doubling) |
  * | heartbeat_max_us | int | 1000000 | longest idle heartbeat interval |
+ * | flow_control | bool | 1 | receivers report how far each sender may go (STATUS) and senders hold new data to the slowest receiver that reports, so a fast sender cannot overrun a slow receiver's socket buffer; 0 on a receiver: it never holds senders back; 0 on a sender: it ignores reports |
+ * | flow_timeout_ms | int | 500 | a receiver that holds a sender back and stays silent this long (gone, or stuck) stops holding it |
  * | join | string | "next" | late join: "next" (from the next message heard) or "recover" (all the sender still holds) |
  * | reorder_buffer_bytes | int >= 65507 | 33554432 | out-of-order bytes buffered per sender stream |
  * | nak_delay_min_us | int | 20 | shortest wait before a NAK |
@@ -585,6 +587,9 @@ BLIP_API int blip_channel_send(blip_channel_t* ch, const void* data, size_t len,
  * @param len     its size; at most `max_message_size`.
  * @param seq     may be NULL; receives the message's sequence number in its stream (0, 1, 2...
  *                per stream and sender start), as receivers will see it.
+ * The send queue drains as fast as the slowest receiver that reports takes the data (flow
+ * control, option `flow_control`) and, if set, at `rate_limit`; when it is full, this
+ * returns #BLIP_EAGAIN: the back-pressure of a slow receiver reaches the application.
  * @return #BLIP_OK; #BLIP_EAGAIN (send queue full: retry after blip_channel_wait_writable());
  *         #BLIP_EMSGSIZE (`len` above `max_message_size`); #BLIP_EINVAL (NULL channel, or NULL
  *         data with len > 0); #BLIP_ECLOSED (channel closed); #BLIP_ENOMEM.
@@ -596,8 +601,8 @@ BLIP_API int blip_channel_send_stream(blip_channel_t* ch, uint32_t stream, const
                                       size_t len, uint64_t* seq) BLIP_NOEXCEPT;
 
 /**
- * Waits until the send queue has room again (it drains as the loop thread transmits, at
- * `rate_limit` if set): room for the message last refused with #BLIP_EAGAIN, so that retrying
+ * Waits until the send queue has room again (it drains as the loop thread transmits, as
+ * flow control allows and at `rate_limit` if set): room for the message last refused with #BLIP_EAGAIN, so that retrying
  * it then succeeds (unless another thread took the room first). Use after #BLIP_EAGAIN.
  * @param ch  the channel.
  * @param timeout_ms  longest wait; negative waits forever, 0 only checks.

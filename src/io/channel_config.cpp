@@ -117,6 +117,9 @@ const Option kOptions[] = {
     INT_OPT("repair_holdoff_us", 0, kHour_us, c.endpoint.sender.repair_holdoff = us(p.u)),
     INT_OPT("heartbeat_min_us", 1, kHour_us, c.endpoint.sender.heartbeat_min = us(p.u)),
     INT_OPT("heartbeat_max_us", 1, kHour_us, c.endpoint.sender.heartbeat_max = us(p.u)),
+    BOOL_OPT("flow_control",
+             c.endpoint.sender.flow_control = c.endpoint.receiver.send_status = p.b),
+    INT_OPT("flow_timeout_ms", 1, kDay_ms, c.endpoint.sender.flow_timeout = ms(p.u)),
     STR_OPT("join", check_join,
             c.endpoint.receiver.join =
                 p.s == "recover" ? proto::JoinPolicy::kRecover : proto::JoinPolicy::kNext),

@@ -53,6 +53,11 @@ void add(proto::SenderStats& a, const proto::SenderStats& b) noexcept {
     a.repairs_coalesced += b.repairs_coalesced;
     a.unavailable_sent += b.unavailable_sent;
     a.naks_ignored += b.naks_ignored;
+    a.statuses_received += b.statuses_received;
+    a.statuses_ignored += b.statuses_ignored;
+    a.flow_stalls += b.flow_stalls;
+    a.flow_timeouts += b.flow_timeouts;
+    a.flow_probes += b.flow_probes;
 }
 
 void add(proto::ReceiverStats& a, const proto::ReceiverStats& b) noexcept {
@@ -70,9 +75,23 @@ void add(proto::ReceiverStats& a, const proto::ReceiverStats& b) noexcept {
     a.messages_lost += b.messages_lost;
     a.datagrams_lost += b.datagrams_lost;
     a.protocol_errors += b.protocol_errors;
+    a.statuses_sent += b.statuses_sent;
 }
 
 }  // namespace
+
+std::uint64_t status_credit(int recv_buffer, std::size_t datagram_size) noexcept {
+    // The kernel charges a datagram's whole buffer to the socket (skb truesize): its payload
+    // and headers rounded up to a power of two, plus the skb itself. Measured on loopback:
+    // 832 bytes for 64-byte datagrams, 2,304 for 1,400, 16,640 for 8,000.
+    std::size_t truesize = 512;
+    while (truesize < datagram_size + 256) truesize *= 2;
+    truesize += 256;
+    // Half the buffer: the rest is for other senders, NAKs, reports and repairs.
+    const std::uint64_t credit =
+        static_cast<std::uint64_t>(std::max(recv_buffer, 0)) / 2 / truesize;
+    return std::max<std::uint64_t>(credit, 4);
+}
 
 // close() waits for two close callbacks (timer, socket). The join lives on the heap, not in the
 // driver, so the callbacks never touch the driver itself.
@@ -158,6 +177,8 @@ int ChannelDriver::open(uv_loop_t* loop, const DriverOptions& opts, std::string*
         return rc;
     }
 
+    endpoint_->set_status_credit(
+        status_credit(udp_info_.recv_buffer, opts.endpoint.sender.datagram_size));
     loop_ = loop;
     send_cfg_ = opts.endpoint.sender;
     inject_loss_ = opts.inject_loss;
@@ -452,8 +473,10 @@ DriverStats ChannelDriver::stats() const {
         s.endpoint = endpoint_->stats();
         std::lock_guard<std::mutex> submit_lock(submit_mu_);
         for (const StreamQueue& q : stream_queues_) {
-            if (const proto::Sender* snd = endpoint_->sender(q.stream))
+            if (const proto::Sender* snd = endpoint_->sender(q.stream)) {
                 add(s.senders, snd->stats());
+                s.flow_receivers += snd->flow_receivers();
+            }
             // Accepted but still in the submission buffer: sent, as far as the caller knows.
             s.senders.messages_sent += q.fresh_messages;
             s.senders.bytes_sent += q.fresh_bytes;
@@ -467,6 +490,7 @@ DriverStats ChannelDriver::stats() const {
             ++s.remote_senders;
         });
     }
+    if (endpoint_) s.status_credit = endpoint_->config().receiver.status_credit;
     s.socket = socket_.stats();
     s.socket.datagrams_sent += direct_sent_;
     s.datagrams_sent_inline = direct_sent_;

@@ -52,7 +52,11 @@ struct DriverStats {
     proto::ReceiverStats receivers;
     /// Summed NAK scheduling counters of those remote streams.
     proto::NakSchedulerStats naks;
-    std::uint64_t remote_senders = 0;       ///< remote sender streams tracked now
+    std::uint64_t remote_senders = 0;  ///< remote sender streams tracked now
+    /// Receivers whose flow-control reports hold this driver's streams back (summed).
+    std::uint64_t flow_receivers = 0;
+    /// Datagrams a sender may send beyond the newest one read here (see status_credit()).
+    std::uint64_t status_credit = 0;
     std::uint64_t send_queue_messages = 0;  ///< accepted, not yet transmitted (all streams)
     std::uint64_t send_queue_bytes = 0;
     UdpStats socket;
@@ -65,6 +69,11 @@ struct DriverStats {
     /// socket.datagrams_sent.
     std::uint64_t datagrams_sent_inline = 0;
 };
+
+/// Flow-control credit for a receive socket of `recv_buffer` bytes (as read back from the
+/// kernel) and datagrams of up to `datagram_size` bytes: how many datagrams a sender may send
+/// beyond the newest one read before the buffer could overflow, keeping half for other traffic.
+[[nodiscard]] std::uint64_t status_credit(int recv_buffer, std::size_t datagram_size) noexcept;
 
 /// One channel on a libuv loop: datagrams from the socket, API calls and timer expiries go into
 /// the endpoint; what the endpoint emits goes to the socket (datagrams) or to the owner's

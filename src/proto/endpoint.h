@@ -69,6 +69,13 @@ public:
     /// When on_timer() must next run; kNever if nothing is scheduled.
     [[nodiscard]] Time next_deadline(Time now);
 
+    /// Sets ReceiverConfig::status_credit (at least 1). A transport learns the buffer its
+    /// socket got only after opening it, so this is set after construction, before the first
+    /// datagram.
+    void set_status_credit(std::uint64_t datagrams) noexcept {
+        cfg_.receiver.status_credit = datagrams > 0 ? datagrams : 1;
+    }
+
     [[nodiscard]] std::uint64_t node_id() const noexcept { return node_; }
     [[nodiscard]] std::uint64_t session_id() const noexcept { return session_; }
     [[nodiscard]] const EndpointStats& stats() const noexcept { return stats_; }

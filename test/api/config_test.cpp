@@ -62,6 +62,8 @@ const std::vector<Option>& options() {
         {"repair_holdoff_us", Kind::kInt, "500", 500, {-1}, {"-1"}},
         {"heartbeat_min_us", Kind::kInt, "1000", 1000, {-1}, {"-1"}},
         {"heartbeat_max_us", Kind::kInt, "2000000", 2000000, {-1}, {"-1"}},
+        {"flow_control", Kind::kBool, "off", 1, {}, {"sometimes"}},
+        {"flow_timeout_ms", Kind::kInt, "2000", 2000, {-1, 0}, {"-1", "0"}},
         {"join", Kind::kString, "recover", 0, {}, {"sometimes", ""}},
         {"reorder_buffer_bytes", Kind::kInt, "65507", 1 << 20, {-1}, {"-1"}},
         {"nak_delay_min_us", Kind::kInt, "50", 50, {-1}, {"-1"}},

@@ -129,7 +129,7 @@ bool interesting(const std::string& stat_line) {
         " nak_retries ",        " repairs ",          " repairs_received ",
         " duplicates ",         " buffer_evictions ", " kernel_drops ",
         " loss_events ",        " messages_lost ",    " overrun_messages ",
-        " socket_send_errors ",
+        " socket_send_errors ", " flow_stalls ",      " flow_timeouts ",
     };
     for (const char* k : keys) {
         if (stat_line.find(k) != std::string::npos) return true;

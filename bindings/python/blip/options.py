@@ -41,6 +41,8 @@ OPTIONS: Dict[str, OptionType] = {
     "repair_holdoff_us": int,
     "heartbeat_min_us": int,
     "heartbeat_max_us": int,
+    "flow_control": bool,
+    "flow_timeout_ms": int,
     "join": str,
     "reorder_buffer_bytes": int,
     "nak_delay_min_us": int,
