@@ -20,6 +20,8 @@ constexpr std::size_t kMaxGoneRanges = 1024;
 // When the table of reporting receivers is full, those not heard for this long make room,
 // so that it cannot stay full of departed ones.
 constexpr Duration kFlowForget = 60s;
+// The first probe of a wait never comes later than this after the wait began.
+constexpr Duration kMaxFirstProbeWait = 50ms;
 
 }  // namespace
 
@@ -76,7 +78,8 @@ void Sender::flush(Time now, Output& out) {
     if (flow_waiting_) expire_flow_receivers(now);
     bool sent_data = false;
     while (!queue_.empty() && send_one_data(now, out)) sent_data = true;
-    if (sent_data) {
+    // (A wait that began in this flush has set the probe schedule already.)
+    if (sent_data && !flow_waiting_) {
         heartbeat_interval_ = cfg_.heartbeat_min;
         next_heartbeat_ = now + cfg_.heartbeat_min;
     }
@@ -105,9 +108,11 @@ bool Sender::flow_blocked(Time now) {
         flow_waiting_ = true;
         flow_wait_start_ = now;
         ++stats_.flow_stalls;
-        // Probes start on the quick end of the schedule, even after a long idle spell.
-        heartbeat_interval_ = cfg_.heartbeat_min;
-        next_heartbeat_ = now + cfg_.heartbeat_min;
+        // The first probe waits for twice the usual interval between reports (a slow receiver
+        // that reports as it reads needs no probe), at least heartbeat_min, even after a long
+        // idle spell; then the interval doubles.
+        heartbeat_interval_ = std::max(cfg_.heartbeat_min, 2 * report_gap_);
+        next_heartbeat_ = now + heartbeat_interval_;
     }
     return true;
 }
@@ -249,6 +254,10 @@ void Sender::on_status(Time now, const wire::StatusReport& st) {
     } else {
         // A receiver's limit never goes down; a lower one is an older report overtaken.
         it->limit = std::max(it->limit, st.limit);
+        // How often receivers report while data flows (a moving average of 1/8 weight; gaps
+        // beyond the probe cap are idle spells, not pacing).
+        const Duration gap = now - it->last_heard;
+        if (gap < kMaxFirstProbeWait) report_gap_ += (gap - report_gap_) / 8;
         it->last_heard = now;
     }
     recompute_flow_limit();

@@ -129,6 +129,7 @@ private:
     std::uint64_t flow_limit_ = kNoFlowLimit;
     bool flow_waiting_ = false;  // new data is held back since flow_wait_start_
     Time flow_wait_start_{};
+    Duration report_gap_{};  // usual time between two reports of one receiver (see on_status)
     std::deque<std::uint64_t> repair_queue_;  // dseqs; each at most once (repair_queued)
     std::vector<wire::SeqRange> gone_;        // pending UNAVAILABLE ranges, merged
     Time next_heartbeat_;

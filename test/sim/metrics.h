@@ -1,4 +1,5 @@
-// What the simulator measures about repair: losses, NAKs, repairs and repair delay.
+// What the simulator measures about repair (losses, NAKs, repairs, repair delay) and about
+// receivers with a finite capacity (socket overflows).
 #pragma once
 
 #include <algorithm>
@@ -30,7 +31,15 @@ struct Metrics {
     std::set<DatagramId> lost;         ///< originals dropped on at least one path
     /// (receiver, datagram) -> when the original was sent; erased when a copy arrives.
     std::map<std::pair<int, DatagramId>, proto::Time> awaiting_repair;
-    std::vector<proto::Duration> repair_delays;  ///< original send -> first copy received
+    /// Original send -> first copy received (read, at a node with a receive capacity).
+    std::vector<proto::Duration> repair_delays;
+    /// Datagrams (any type) dropped because a receiver's socket was full (see
+    /// Network::set_receive_capacity), in total and per receiving node. These are not in
+    /// `lost`/`copies_dropped`, which count what the links drop.
+    std::uint64_t overflow_drops = 0;
+    std::map<int, std::uint64_t> overflow_drops_at;
+    /// Most datagrams waiting in each capacity-limited node's socket at once.
+    std::map<int, std::size_t> socket_peak;
 
     [[nodiscard]] double naks_per_loss() const {
         return lost.empty() ? 0.0 : double(nak_mentions_at_sender) / double(lost.size());

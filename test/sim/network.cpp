@@ -1,6 +1,8 @@
 // The deterministic network simulator (see network.h).
 #include "sim/network.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <stdexcept>
 
@@ -13,10 +15,10 @@ std::string Metrics::summary() const {
     auto us = [](proto::Duration d) { return double(d.count()) / 1000.0; };
     std::snprintf(buf, sizeof buf,
                   "lost datagrams %zu (copies %llu), repairs/loss %.2f, NAKs/loss %.2f, "
-                  "repair delay p50 %.0f us p99 %.0f us (n=%zu)",
+                  "repair delay p50 %.0f us p99 %.0f us (n=%zu), socket overflows %llu",
                   lost.size(), static_cast<unsigned long long>(copies_dropped), repairs_per_loss(),
                   naks_per_loss(), us(repair_delay_percentile(50)), us(repair_delay_percentile(99)),
-                  repair_delays.size());
+                  repair_delays.size(), static_cast<unsigned long long>(overflow_drops));
     return buf;
 }
 
@@ -42,6 +44,12 @@ struct Network::Node {
     std::unique_ptr<NodeOutput> output;
     std::unique_ptr<proto::Endpoint> ep;
     Time deadline = proto::kNever;
+    // Receive capacity (see set_receive_capacity); read_time zero: none.
+    Duration read_time{0};
+    std::size_t socket_max = 0;
+    Time cpu_free{0};          // when the node can read its next datagram
+    std::deque<Time> waiting;  // read times of the datagrams in the socket, ascending
+    std::uint64_t socket = 0;  // generation: bumped when the node stops (the socket closes)
 };
 
 Network::Network(std::uint64_t seed, Listener* listener) : rng_(seed), listener_(listener) {}
@@ -64,6 +72,24 @@ void Network::stop_node(int node) {
     deadlines_.erase({n.deadline, node});
     n.deadline = proto::kNever;
     n.ep.reset();
+    // The socket closes with the process: what it held is never read, not even by a restart.
+    n.waiting.clear();
+    n.cpu_free = Time{0};
+    ++n.socket;
+}
+
+void Network::set_receive_capacity(int node, double datagrams_per_second,
+                                   std::size_t queue_datagrams) {
+    Node& n = *nodes_.at(static_cast<std::size_t>(node));
+    if (!(datagrams_per_second > 0.0)) {
+        n.read_time = Duration{0};
+        n.socket_max = 0;
+        return;
+    }
+    // Whole nanoseconds per datagram (at least one): read times stay exact integers.
+    n.read_time = Duration{std::max<std::int64_t>(
+        1, static_cast<std::int64_t>(std::llround(1e9 / datagrams_per_second)))};
+    n.socket_max = queue_datagrams;
 }
 
 void Network::restart_node(int node, proto::EndpointConfig cfg) {
@@ -185,6 +211,42 @@ void Network::transmit(int from, std::span<const std::uint8_t> datagram) {
 
 void Network::arrive(const InFlight& f) {
     if (!alive(f.to)) return;
+    Node& n = *nodes_[static_cast<std::size_t>(f.to)];
+    if (f.queued) {  // the node gets to a datagram in its socket
+        if (f.socket == n.socket) read(f);
+        return;
+    }
+    if (n.read_time == Duration{0}) {  // infinite capacity: read on arrival
+        read(f);
+        return;
+    }
+    if (n.cpu_free <= now_) {  // idle, so the socket is empty: read at once
+        n.waiting.clear();
+        n.cpu_free = now_ + n.read_time;
+        read(f);
+        return;
+    }
+    // Datagrams whose read time has come have left the socket (their read event may still
+    // be queued behind this arrival at the same instant).
+    while (!n.waiting.empty() && n.waiting.front() <= now_) n.waiting.pop_front();
+    if (n.waiting.size() >= n.socket_max) {
+        ++metrics_.overflow_drops;
+        ++metrics_.overflow_drops_at[f.to];
+        return;
+    }
+    InFlight q = f;
+    q.at = n.cpu_free;
+    q.order = order_++;
+    q.queued = true;
+    q.socket = n.socket;
+    in_flight_.push(std::move(q));
+    n.waiting.push_back(n.cpu_free);
+    n.cpu_free += n.read_time;
+    std::size_t& peak = metrics_.socket_peak[f.to];
+    peak = std::max(peak, n.waiting.size());
+}
+
+void Network::read(const InFlight& f) {
     wire::Packet p;
     if (wire::decode(*f.bytes, p) == wire::DecodeError::kOk) {
         if (const auto* d = std::get_if<wire::Data>(&p.body)) {

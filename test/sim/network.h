@@ -2,10 +2,14 @@
 // queue, and a multicast "wire" on which every datagram a node sends reaches every other
 // live node through its own seeded LinkModel (loss, bursts, duplication, delay, jitter),
 // optionally after an egress model shared by all receivers (loss upstream of everyone)
-// and subject to timed partitions. Same seed, same run, bit for bit.
+// and subject to timed partitions. A node may be given a finite receive capacity (a socket
+// buffer in front of a CPU); by default it reads every datagram at its arrival time. Same
+// seed, same run, bit for bit.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -54,6 +58,15 @@ public:
     /// Loss applied once per datagram sent by `from`, before fan-out: every receiver
     /// misses the same datagrams. Only loss fields are used.
     void set_egress(int from, const LinkModel& m);
+    /// Gives `node` a finite receive capacity: its "socket" holds at most `queue_datagrams`
+    /// datagrams waiting to be read, and it reads them one at a time, in arrival order, each
+    /// taking 1 / `datagrams_per_second` (the endpoint sees a datagram when it is read; timers
+    /// cost nothing). A datagram that arrives while the socket is full is dropped and counted
+    /// (Metrics::overflow_drops). One arriving while the node is idle is read at once. A rate
+    /// <= 0 removes the limit (the default: every datagram is read when it arrives).
+    /// Deterministic: no randomness. Stopping the node empties its socket; the setting
+    /// survives restarts. Meant to be set before traffic; a change applies to later arrivals.
+    void set_receive_capacity(int node, double datagrams_per_second, std::size_t queue_datagrams);
     /// During [start, end) nothing crosses between `side` and the other nodes.
     void add_partition(Time start, Time end, std::vector<int> side);
     /// Packet filter for special scenarios: return true to drop (after other models).
@@ -83,6 +96,10 @@ private:
         int to;
         int from;
         std::shared_ptr<const std::vector<std::uint8_t>> bytes;
+        // Set when `at` is the time a node with a receive capacity reads a datagram already
+        // in its socket (not an arrival); valid only for the socket generation `socket`.
+        bool queued = false;
+        std::uint64_t socket = 0;
         bool operator>(const InFlight& o) const noexcept {
             return std::tie(at, order) > std::tie(o.at, o.order);
         }
@@ -100,6 +117,8 @@ private:
 
     void transmit(int from, std::span<const std::uint8_t> datagram);
     void arrive(const InFlight& f);
+    /// The node reads `f` now: repair bookkeeping, then the endpoint.
+    void read(const InFlight& f);
     [[nodiscard]] bool partitioned(int a, int b, Time t) const;
     const LinkModel& link(int from, int to) const;
     void refresh_deadline(int node);
