@@ -14,6 +14,7 @@ void SendWindow::push(StoredDatagram d) {
     while (!items_.empty() && (bytes_ > max_bytes_ || messages_ > max_messages_)) {
         bytes_ -= items_.front().body.size();
         messages_ -= items_.front().messages_started;
+        if (spare_.size() < kSpareBuffers) spare_.push_back(std::move(items_.front().body));
         items_.pop_front();
         ++trail_;
     }

@@ -44,6 +44,16 @@ public:
     StoredDatagram* find(std::uint64_t dseq) noexcept {
         return contains(dseq) ? &items_[dseq - trail_] : nullptr;
     }
+    /// An empty body buffer for the next datagram: the buffer of an evicted one when there is
+    /// one (its capacity kept, so a window that is full allocates nothing per datagram).
+    [[nodiscard]] std::vector<std::uint8_t> take_buffer() {
+        if (spare_.empty()) return {};
+        std::vector<std::uint8_t> b = std::move(spare_.back());
+        spare_.pop_back();
+        b.clear();
+        return b;
+    }
+
     [[nodiscard]] std::size_t bytes() const noexcept { return bytes_; }
     [[nodiscard]] std::size_t messages() const noexcept { return messages_; }
     [[nodiscard]] std::size_t datagrams() const noexcept { return items_.size(); }
@@ -55,6 +65,9 @@ private:
     std::size_t bytes_ = 0;
     std::size_t messages_ = 0;
     std::deque<StoredDatagram> items_;
+    // Bodies of evicted datagrams, for take_buffer(). A few suffice: one leaves per one pushed.
+    std::vector<std::vector<std::uint8_t>> spare_;
+    static constexpr std::size_t kSpareBuffers = 16;
 };
 
 }  // namespace blip::proto

@@ -133,6 +133,7 @@ bool Sender::send_one_data(Time now, Output& out) {
         }
         d.fragment = true;
         d.messages_started = front.sent == 0 ? 1 : 0;
+        d.body = window_.take_buffer();
         d.body.resize(wire::kFragmentHeaderSize + chunk);
         wire::ByteWriter w(d.body);
         w.u32(static_cast<std::uint32_t>(front.data.size()));
@@ -151,6 +152,7 @@ bool Sender::send_one_data(Time now, Output& out) {
         }
         if (!data_rate_.try_take(now, wire::kDataPrefixSize + bytes)) return false;
         d.messages_started = static_cast<std::uint32_t>(n);
+        d.body = window_.take_buffer();
         d.body.resize(bytes);
         wire::ByteWriter w(d.body);
         w.u16(static_cast<std::uint16_t>(n));
