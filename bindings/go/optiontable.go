@@ -76,6 +76,7 @@ var optionTypes = map[string]OptionType{
 	"sender_timeout_ms":      OptionInt,
 	"sender_forget_ms":       OptionInt,
 	"max_senders":            OptionInt,
+	"busy_poll_us":           OptionInt,
 	"receive_queue_messages": OptionInt,
 	"receive_queue_bytes":    OptionInt,
 	"node_id":                OptionIntOrString,

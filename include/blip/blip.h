@@ -360,6 +360,7 @@ typedef void (*blip_event_fn)(void* user, blip_channel_t* ch, const blip_event_i
  * | sender_timeout_ms | int | 5000 | silence before a sender is inactive (its gaps lost) |
  * | sender_forget_ms | int | 60000 | silence before a sender's state is freed |
  * | max_senders | int | 4096 | remote sender streams tracked at most |
+ * | busy_poll_us | int 0..1000000 | 0 | after each received datagram the channel's loop thread keeps polling for this long instead of sleeping: lower latency (no wake-up of a sleeping thread) for a busy CPU; 0 = never spins |
  * | receive_queue_messages | int | 65536 | pull mode: queued events before #BLIP_EVENT_OVERRUN |
  * | receive_queue_bytes | int | 134217728 | pull mode: queued payload bytes, idem |
  * | node_id | int or string (decimal/0x hex) | 0 | this node's stable identity; 0 = random per open |

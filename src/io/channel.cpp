@@ -143,6 +143,7 @@ int Channel::open(EventLoop& loop, const ChannelConfig& cfg, Callback cb,
     o.pin_seed = cfg.seed != 0;
     o.inject_loss = cfg.inject_loss;
     o.inject_seed = cfg.inject_seed;
+    o.busy_poll = cfg.busy_poll;
 
     if (std::string why = proto::validate(o.endpoint); !why.empty()) {
         return fail(err, BLIP_EINVAL, "invalid options: " + in_option_names(std::move(why)));

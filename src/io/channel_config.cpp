@@ -133,6 +133,7 @@ const Option kOptions[] = {
     INT_OPT("sender_timeout_ms", 1, kDay_ms, c.endpoint.receiver.sender_timeout = ms(p.u)),
     INT_OPT("sender_forget_ms", 1, kDay_ms, c.endpoint.receiver.sender_forget = ms(p.u)),
     INT_OPT("max_senders", 1, 1'000'000, c.endpoint.receiver.max_senders = p.u),
+    INT_OPT("busy_poll_us", 0, 1'000'000, c.busy_poll = us(p.u)),
     INT_OPT("receive_queue_messages", 1, kSize, c.receive_queue_messages = p.u),
     INT_OPT("receive_queue_bytes", 1, kSize, c.receive_queue_bytes = p.u),
     INT_OPT("node_id", 0, kU64, c.endpoint.node_id = p.u),

@@ -26,6 +26,8 @@ struct ChannelConfig {
     std::size_t receive_queue_bytes = std::size_t{128} << 20;
     /// Seed of the core's generator; 0 = from the system.
     std::uint64_t seed = 0;
+    /// After activity, the loop spins this long before it sleeps (0 = never spins).
+    proto::Duration busy_poll{};
     double inject_loss = 0.0;
     std::uint64_t inject_seed = 1;
     /// node_id, session and the protocol tunables; seed is taken from `seed` above.

@@ -93,10 +93,10 @@ std::uint64_t status_credit(int recv_buffer, std::size_t datagram_size) noexcept
     return std::max<std::uint64_t>(credit, 4);
 }
 
-// close() waits for two close callbacks (timer, socket). The join lives on the heap, not in the
-// driver, so the callbacks never touch the driver itself.
+// close() waits for three close callbacks (timer, socket, busy poller). The join lives on the heap,
+// not in the driver, so the callbacks never touch the driver itself.
 struct ChannelDriver::CloseJoin {
-    int pending = 2;
+    int pending = 3;
     std::function<void()> done;
 
     static void arrive(CloseJoin* j) {
@@ -179,6 +179,7 @@ int ChannelDriver::open(uv_loop_t* loop, const DriverOptions& opts, std::string*
 
     endpoint_->set_status_credit(
         status_credit(udp_info_.recv_buffer, opts.endpoint.sender.datagram_size));
+    busy_.open(loop, opts.busy_poll);  // cannot fail: the loop is there
     loop_ = loop;
     send_cfg_ = opts.endpoint.sender;
     inject_loss_ = opts.inject_loss;
@@ -390,6 +391,7 @@ void ChannelDriver::close(std::function<void()> done) {
     join->done = std::move(done);
     timer_.close([join] { CloseJoin::arrive(join); });
     socket_.close([join] { CloseJoin::arrive(join); });
+    busy_.close([join] { CloseJoin::arrive(join); });
 }
 
 void ChannelDriver::on_timer() {
@@ -411,10 +413,12 @@ void ChannelDriver::on_datagram(std::span<const std::uint8_t> datagram) {
         ++injected_drops_;
         return;
     }
+    const proto::Time now = clock_now();
     {
         CoreGuard guard(mu_, core_thread_);
-        endpoint_->on_datagram(clock_now(), datagram);
+        endpoint_->on_datagram(now, datagram);
     }
+    busy_.touch(now);
     transmit_pending();
     rearm();
     core_done();
@@ -495,6 +499,7 @@ DriverStats ChannelDriver::stats() const {
     s.socket.datagrams_sent += direct_sent_;
     s.datagrams_sent_inline = direct_sent_;
     s.injected_drops = injected_drops_;
+    s.busy_poll_spins = busy_.spins();
     s.send_dropped = send_dropped_;
     s.send_failures = send_failures_ + handover_failures_;
     return s;

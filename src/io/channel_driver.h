@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "io/busy_poll.h"
 #include "io/fine_timer.h"
 #include "io/udp_socket.h"
 #include "proto/config.h"
@@ -41,6 +42,9 @@ struct DriverOptions {
     /// Use endpoint.seed as given. Otherwise a seed of 0 or the core's default (1) is replaced
     /// by one from the system, so that processes never share NAK timing by accident.
     bool pin_seed = false;
+    /// After a received datagram, the loop spins this long before it sleeps (see BusyPoll);
+    /// zero: it never spins.
+    proto::Duration busy_poll{};
 };
 
 struct DriverStats {
@@ -68,6 +72,7 @@ struct DriverStats {
     /// Datagrams a sending thread transmitted itself (flush_inline()); also in
     /// socket.datagrams_sent.
     std::uint64_t datagrams_sent_inline = 0;
+    std::uint64_t busy_poll_spins = 0;  ///< turns of the loop spent busy polling (busy_poll)
 };
 
 /// Flow-control credit for a receive socket of `recv_buffer` bytes (as read back from the
@@ -223,6 +228,7 @@ private:
     std::atomic<std::thread::id> core_thread_{};
     uv_loop_t* loop_ = nullptr;
     FineTimer timer_;
+    BusyPoll busy_;
     UdpSocket socket_;
     UdpInfo udp_info_;
     std::unique_ptr<proto::Endpoint> endpoint_;

@@ -81,6 +81,7 @@ const std::pair<std::string_view, ChannelGetter> kChannelStats[] = {
     ROW("socket_recv_errors", s.d.socket.recv_errors),
     ROW("socket_send_queued", s.d.socket.send_queued),
     ROW("datagrams_sent_inline", s.d.datagrams_sent_inline),
+    ROW("busy_poll_spins", s.d.busy_poll_spins),
     ROW("send_dropped", s.d.send_dropped),
     ROW("truncated_dropped", s.d.socket.truncated_dropped),
     ROW("kernel_drops", s.kernel_drops),

@@ -74,6 +74,7 @@ const std::vector<Option>& options() {
         {"sender_timeout_ms", Kind::kInt, "10000", 10000, {-1}, {"-1"}},
         {"sender_forget_ms", Kind::kInt, "120000", 120000, {-1}, {"-1"}},
         {"max_senders", Kind::kInt, "16", 16, {-1}, {"-1"}},
+        {"busy_poll_us", Kind::kInt, "50", 50, {-1, 1000001}, {"-1", "1000001"}},
         {"receive_queue_messages", Kind::kInt, "100", 100, {-1}, {"-1"}},
         {"receive_queue_bytes", Kind::kInt, "1048576", 1 << 20, {-1}, {"-1"}},
         {"node_id", Kind::kIntOrString, "0x1f", 12345, {}, {"node", "0xzz", "12ab"}},

@@ -400,3 +400,38 @@ TEST(Receive, OverrunByBytes) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace blip_api_test;
+
+// busy_poll_us: after a datagram the receiving loop spins instead of sleeping, and stops
+// spinning once the window has passed with nothing new.
+TEST(Receive, BusyPollSpinsAfterADatagramThenSleeps) {
+    REQUIRE_NETNS();
+    const Address addr = unique_address();
+    Context rx_ctx, tx_ctx;  // own loops: the sender's heartbeats must not keep rx spinning
+    ConfigPtr rc = channel_config(addr), tc = channel_config(addr), plain = channel_config(addr);
+    set_int(rc.get(), "busy_poll_us", 20000);
+    blip_channel_t* rx = rx_ctx.open(rc.get());
+    blip_channel_t* other = rx_ctx.open(plain.get());  // same loop, no busy_poll of its own
+    blip_channel_t* tx = tx_ctx.open(tc.get());
+    ASSERT_NE(rx, nullptr);
+    ASSERT_NE(other, nullptr);
+    ASSERT_NE(tx, nullptr);
+    EXPECT_EQ(stat(rx, "busy_poll_spins"), 0u) << "nothing received yet";
+    ASSERT_EQ(send_blocking(tx, 0, payload(0, 10), nullptr), BLIP_OK);
+    ASSERT_EQ(only(receive_messages(rx, 1), BLIP_EVENT_MESSAGE).size(), 1u);
+    EXPECT_TRUE(wait_until([&] { return stat(rx, "busy_poll_spins") > 10; }, 5s))
+        << stat(rx, "busy_poll_spins");
+    EXPECT_EQ(stat(other, "busy_poll_spins"), 0u);
+    // Once the sender is gone (no more heartbeats) and the 20 ms window has passed, the loop
+    // sleeps: the count stops.
+    ASSERT_EQ(blip_channel_close(tx), BLIP_OK);
+    std::this_thread::sleep_for(100ms);
+    const uint64_t spins = stat(rx, "busy_poll_spins");
+    std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(stat(rx, "busy_poll_spins"), spins) << "still spinning after the window";
+}
+
+}  // namespace

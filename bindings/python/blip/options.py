@@ -53,6 +53,7 @@ OPTIONS: Dict[str, OptionType] = {
     "sender_timeout_ms": int,
     "sender_forget_ms": int,
     "max_senders": int,
+    "busy_poll_us": int,
     "receive_queue_messages": int,
     "receive_queue_bytes": int,
     "node_id": (int, str),
