@@ -298,6 +298,8 @@ void read_counters(blip_channel_t* ch, Report& r) {
     r.datagrams_sent = stat(ch, "socket_datagrams_sent");
     r.datagrams_received = stat(ch, "socket_datagrams_received");
     r.own_looped = stat(ch, "own_looped");
+    r.flow_stalls = stat(ch, "flow_stalls");
+    r.flow_probes = stat(ch, "flow_probes");
 }
 
 }  // namespace

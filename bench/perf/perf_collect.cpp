@@ -138,6 +138,9 @@ void collect_rates(Section& sec, const RunSpec& s, const RepResult& res) {
         put_counter(sec, "tx.own_looped", "sender: own datagrams read back (loopback)",
                     tx.own_looped);
         put_counter(sec, "tx.eagain", "sender: send calls refused (queue full)", tx.eagain);
+        put_counter(sec, "tx.flow_stalls", "sender: waits for a receiver (flow control)",
+                    tx.flow_stalls);
+        put_counter(sec, "tx.flow_probes", "sender: flow probes", tx.flow_probes);
     }
     put(sec, "tx.cpu_ns_per", std::string("sender CPU per ") + (raw ? "datagram" : "message"),
         Unit::kNs, "", cpu_ns_per(tx, tx.sent));
@@ -196,6 +199,9 @@ void collect_repair(Section& sec, const RunSpec& s, const RepResult& res, double
     put_counter(sec, "rx.repairs_received", "repairs received", r.repairs_received);
     put_counter(sec, "rx.naks_sent", "NAKs sent", r.naks_sent);
     put_counter(sec, "rx.kernel_drops", "receive-buffer drops, kernel", r.kernel_drops);
+    put_counter(sec, "tx.flow_stalls", "sender: waits for a receiver (flow control)",
+                res.sender.flow_stalls);
+    put_counter(sec, "tx.flow_probes", "sender: flow probes", res.sender.flow_probes);
     if (r.injected_drops != kUnknown && r.injected_drops > 0 && s.count > 0) {
         // Drops during the warm-up have no measured message: scale them out.
         const double measured = static_cast<double>(s.count - std::min(s.count, s.warmup)) /

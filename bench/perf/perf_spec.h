@@ -105,6 +105,8 @@ struct Report {
     std::uint64_t datagrams_sent = kUnknown;
     std::uint64_t datagrams_received = kUnknown;
     std::uint64_t own_looped = kUnknown;
+    std::uint64_t flow_stalls = kUnknown;  // sender: waits for a receiver's report
+    std::uint64_t flow_probes = kUnknown;  // sender: newest datagram resent while waiting
     // Process.
     std::uint64_t rss_start_kb = 0;  // VmRSS once open, before traffic
     std::uint64_t rss_early_kb = 0;  // VmRSS a quarter into the traffic (after warm-up)
