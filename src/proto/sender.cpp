@@ -111,7 +111,8 @@ bool Sender::flow_blocked(Time now) {
         // The first probe waits for twice the usual interval between reports (a slow receiver
         // that reports as it reads needs no probe), at least heartbeat_min, even after a long
         // idle spell; then the interval doubles.
-        heartbeat_interval_ = std::max(cfg_.heartbeat_min, 2 * report_gap_);
+        heartbeat_interval_ =
+            std::max(cfg_.heartbeat_min, std::min<Duration>(2 * report_gap_, kMaxFirstProbeWait));
         next_heartbeat_ = now + heartbeat_interval_;
     }
     return true;
@@ -256,8 +257,8 @@ void Sender::on_status(Time now, const wire::StatusReport& st) {
     } else {
         // A receiver's limit never goes down; a lower one is an older report overtaken.
         it->limit = std::max(it->limit, st.limit);
-        // How often receivers report while data flows (a moving average of 1/8 weight; gaps
-        // beyond the probe cap are idle spells, not pacing).
+        // How often receivers report while data flows (a moving average of 1/8 weight; longer
+        // gaps are idle spells, not pacing).
         const Duration gap = now - it->last_heard;
         if (gap < kMaxFirstProbeWait) report_gap_ += (gap - report_gap_) / 8;
         it->last_heard = now;
@@ -266,8 +267,8 @@ void Sender::on_status(Time now, const wire::StatusReport& st) {
 }
 
 void Sender::send_flow_probe(Time now, Output& out) {
-    // On the heartbeat schedule (the sender is not idle, so no heartbeat goes out): quickly at
-    // first, then doubling, so a receiver that is gone costs little before it times out.
+    // On the heartbeat schedule, which no heartbeat uses while data waits (see flow_blocked()
+    // for the first one), doubling: a receiver that is gone costs little before it times out.
     const std::uint64_t newest = window_.next() - 1;  // held: blocked implies one was sent
     // Normally held; a window of one message can have evicted it (then only the timeout helps).
     if (const StoredDatagram* d = window_.find(newest)) {
@@ -288,7 +289,7 @@ void Sender::recompute_flow_limit() {
     for (const FlowReceiver& r : flow_) flow_limit_ = std::min(flow_limit_, r.limit);
 }
 
-Time Sender::flow_expiry(Time /*now*/) const {
+Time Sender::flow_expiry() const {
     // Silence counts from the later of its last report and the start of the wait: a receiver
     // has nothing to report while nothing is sent, so idle silence proves nothing.
     Time t = kNever;
@@ -391,7 +392,7 @@ Time Sender::next_deadline(Time now) {
     if (!queue_.empty()) {
         if (cfg_.flow_control && window_.next() >= flow_limit_) {
             // Waiting for a report (after one, this deadline is now), a probe or a timeout.
-            t = std::min(t, flow_waiting_ ? std::min(flow_expiry(now), next_heartbeat_) : now);
+            t = std::min(t, flow_waiting_ ? std::min(flow_expiry(), next_heartbeat_) : now);
         } else {
             t = std::min(t, data_rate_.ready_at(now, cfg_.datagram_size));
         }

@@ -101,7 +101,7 @@ private:
     /// lost (or which lost the data it would report on) reports again.
     void send_flow_probe(Time now, Output& out);
     /// When the earliest receiver holding us back times out.
-    [[nodiscard]] Time flow_expiry(Time now) const;
+    [[nodiscard]] Time flow_expiry() const;
     void pop_front();
     void send_repairs(Time now, Output& out);
     void send_unavailable(Time now, Output& out);
