@@ -603,8 +603,9 @@ BLIP_API int blip_channel_send_stream(blip_channel_t* ch, uint32_t stream, const
 
 /**
  * Waits until the send queue has room again (it drains as the loop thread transmits, as
- * flow control allows and at `rate_limit` if set): room for the message last refused with #BLIP_EAGAIN, so that retrying
- * it then succeeds (unless another thread took the room first). Use after #BLIP_EAGAIN.
+ * flow control allows and at `rate_limit` if set): room for the message last refused with
+ * #BLIP_EAGAIN, so that retrying it then succeeds (unless another thread took the room first). Use
+ * after #BLIP_EAGAIN.
  * @param ch  the channel.
  * @param timeout_ms  longest wait; negative waits forever, 0 only checks.
  * @return #BLIP_OK (there is room); #BLIP_ETIMEDOUT; #BLIP_ECLOSED (closed
