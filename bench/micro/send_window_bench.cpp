@@ -19,12 +19,12 @@ using blip::proto::StoredDatagram;
 StoredDatagram datagram(std::size_t body, std::uint32_t messages) {
     StoredDatagram d;
     d.messages_started = messages;
-    d.body.assign(body, 0x5A);
+    d.datagram.assign(body, 0x5A);
     return d;
 }
 
 // Appends datagrams of range(0) body bytes to a full window of 65,536 datagrams: each push
-// allocates its body (as the sender does) and evicts the oldest.
+// allocates its buffer (as the sender does until the window is full) and evicts the oldest.
 void BM_SendWindowAppendEvict(benchmark::State& state) {
     const auto body = static_cast<std::size_t>(state.range(0));
     const std::size_t held = 65536;

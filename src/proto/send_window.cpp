@@ -6,15 +6,15 @@
 namespace blip::proto {
 
 void SendWindow::push(StoredDatagram d) {
-    bytes_ += d.body.size();
+    bytes_ += d.datagram.size();
     messages_ += d.messages_started;
     items_.push_back(std::move(d));
     // Evict oldest first. The newest datagram may itself go if the limits are smaller
     // than one datagram; config validation prevents that for the byte limit.
     while (!items_.empty() && (bytes_ > max_bytes_ || messages_ > max_messages_)) {
-        bytes_ -= items_.front().body.size();
+        bytes_ -= items_.front().datagram.size();
         messages_ -= items_.front().messages_started;
-        if (spare_.size() < kSpareBuffers) spare_.push_back(std::move(items_.front().body));
+        if (spare_.size() < kSpareBuffers) spare_.push_back(std::move(items_.front().datagram));
         items_.pop_front();
         ++trail_;
     }

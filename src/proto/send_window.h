@@ -11,9 +11,9 @@
 
 namespace blip::proto {
 
-/// One transmitted DATA datagram as kept for repair. The body is everything after the
-/// fixed DATA prefix (batch entries or fragment header + chunk); the prefix is rebuilt
-/// at repair time with the repair flag and the current trail.
+/// One transmitted DATA datagram as kept for repair: the whole datagram as first sent (it is
+/// encoded once, here, and the original goes out from this buffer). A repair copies it and
+/// rewrites the prefix with the repair flag and the current trail.
 struct StoredDatagram {
     std::uint64_t mseq = 0;
     std::uint32_t age_ms = 0;
@@ -22,10 +22,10 @@ struct StoredDatagram {
     bool repaired = false;               ///< last_repair is meaningful
     Time last_repair{};
     bool repair_queued = false;
-    std::vector<std::uint8_t> body;
+    std::vector<std::uint8_t> datagram;
 };
 
-/// Holds datagrams [trail, next) keyed by dseq. The oldest leave when the total body bytes
+/// Holds datagrams [trail, next) keyed by dseq. The oldest leave when the total datagram bytes
 /// or the count of messages begun inside the window exceed the limits.
 class SendWindow {
 public:
@@ -44,7 +44,7 @@ public:
     StoredDatagram* find(std::uint64_t dseq) noexcept {
         return contains(dseq) ? &items_[dseq - trail_] : nullptr;
     }
-    /// An empty body buffer for the next datagram: the buffer of an evicted one when there is
+    /// An empty buffer for the next datagram: the buffer of an evicted one when there is
     /// one (its capacity kept, so a window that is full allocates nothing per datagram).
     [[nodiscard]] std::vector<std::uint8_t> take_buffer() {
         if (spare_.empty()) return {};
@@ -65,7 +65,7 @@ private:
     std::size_t bytes_ = 0;
     std::size_t messages_ = 0;
     std::deque<StoredDatagram> items_;
-    // Bodies of evicted datagrams, for take_buffer(). A few suffice: one leaves per one pushed.
+    // Buffers of evicted datagrams, for take_buffer(). A few suffice: one leaves per one pushed.
     std::vector<std::vector<std::uint8_t>> spare_;
     static constexpr std::size_t kSpareBuffers = 16;
 };

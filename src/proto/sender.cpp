@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <span>
 
 #include "wire/bytes.h"
 #include "wire/codec.h"
@@ -134,9 +135,9 @@ bool Sender::send_one_data(Time now, Output& out) {
         }
         d.fragment = true;
         d.messages_started = front.sent == 0 ? 1 : 0;
-        d.body = window_.take_buffer();
-        d.body.resize(wire::kFragmentHeaderSize + chunk);
-        wire::ByteWriter w(d.body);
+        d.datagram = window_.take_buffer();
+        d.datagram.resize(wire::kDataPrefixSize + wire::kFragmentHeaderSize + chunk);
+        wire::ByteWriter w(std::span(d.datagram).subspan(wire::kDataPrefixSize));
         w.u32(static_cast<std::uint32_t>(front.data.size()));
         w.u32(static_cast<std::uint32_t>(front.sent));
         w.bytes(std::span(front.data).subspan(front.sent, chunk));
@@ -153,9 +154,9 @@ bool Sender::send_one_data(Time now, Output& out) {
         }
         if (!data_rate_.try_take(now, wire::kDataPrefixSize + bytes)) return false;
         d.messages_started = static_cast<std::uint32_t>(n);
-        d.body = window_.take_buffer();
-        d.body.resize(bytes);
-        wire::ByteWriter w(d.body);
+        d.datagram = window_.take_buffer();
+        d.datagram.resize(wire::kDataPrefixSize + bytes);
+        wire::ByteWriter w(std::span(d.datagram).subspan(wire::kDataPrefixSize));
         w.u16(static_cast<std::uint16_t>(n));
         for (std::size_t i = 0; i < n; ++i) {
             const auto& m = queue_[i].data;
@@ -165,26 +166,34 @@ bool Sender::send_one_data(Time now, Output& out) {
         consumed = n;
     }
     for (std::size_t i = 0; i < consumed; ++i) pop_front();
+    // Encoded once, in the buffer the window keeps: the original goes out from there.
     const std::uint64_t dseq = window_.next();
-    transmit(out, d, dseq, false);
+    wire::encode_data_prefix(d.datagram, data_header(d.fragment, false), dseq, d.mseq,
+                             wire::saturate_u32(dseq - window_.trail()), d.age_ms);
+    out.send_datagram(d.datagram);
     ++stats_.datagrams_sent;
     window_.push(std::move(d));
     return true;
 }
 
-void Sender::transmit(Output& out, const StoredDatagram& d, std::uint64_t dseq, bool repair) {
+wire::Header Sender::data_header(bool fragment, bool repair) const noexcept {
     wire::Header h;
     h.type = wire::PacketType::kData;
-    h.flags = static_cast<std::uint8_t>((d.fragment ? wire::kFlagFragment : 0) |
+    h.flags = static_cast<std::uint8_t>((fragment ? wire::kFlagFragment : 0) |
                                         (repair ? wire::kFlagRepair : 0));
     h.node = key_.node;
     h.session = key_.session;
     h.stream = key_.stream;
-    const std::size_t size = wire::kDataPrefixSize + d.body.size();
+    return h;
+}
+
+void Sender::transmit_repair(Output& out, const StoredDatagram& d, std::uint64_t dseq) {
+    // The stored copy keeps its first prefix; a repair carries the repair flag and today's trail.
+    const std::size_t size = d.datagram.size();
     if (scratch_.size() < size) scratch_.resize(size);
-    wire::encode_data_prefix(scratch_, h, dseq, d.mseq, wire::saturate_u32(dseq - window_.trail()),
-                             d.age_ms);
-    std::memcpy(scratch_.data() + wire::kDataPrefixSize, d.body.data(), d.body.size());
+    std::memcpy(scratch_.data(), d.datagram.data(), size);
+    wire::encode_data_prefix(scratch_, data_header(d.fragment, true), dseq, d.mseq,
+                             wire::saturate_u32(dseq - window_.trail()), d.age_ms);
     out.send_datagram(std::span(scratch_).first(size));
 }
 
@@ -197,8 +206,8 @@ void Sender::send_repairs(Time now, Output& out) {
             repair_queue_.pop_front();
             continue;
         }
-        if (!repair_rate_.try_take(now, wire::kDataPrefixSize + d->body.size())) return;
-        transmit(out, *d, dseq, true);
+        if (!repair_rate_.try_take(now, d->datagram.size())) return;
+        transmit_repair(out, *d, dseq);
         d->last_repair = now;
         d->repaired = true;
         d->repair_queued = false;
@@ -272,12 +281,12 @@ void Sender::send_flow_probe(Time now, Output& out) {
     const std::uint64_t newest = window_.next() - 1;  // held: blocked implies one was sent
     // Normally held; a window of one message can have evicted it (then only the timeout helps).
     if (const StoredDatagram* d = window_.find(newest)) {
-        const std::size_t size = wire::kDataPrefixSize + d->body.size();
+        const std::size_t size = d->datagram.size();
         if (!repair_rate_.try_take(now, size)) {
             next_heartbeat_ = repair_rate_.ready_at(now, size);
             return;
         }
-        transmit(out, *d, newest, true);
+        transmit_repair(out, *d, newest);
         ++stats_.flow_probes;
     }
     heartbeat_interval_ = std::min(heartbeat_interval_ * 2, cfg_.heartbeat_max);
@@ -377,7 +386,7 @@ Time Sender::next_deadline(Time now) {
     Time t = kNever;
     if (!repair_queue_.empty()) {
         const StoredDatagram* d = window_.find(repair_queue_.front());
-        std::size_t size = d ? wire::kDataPrefixSize + d->body.size() : 0;
+        std::size_t size = d ? d->datagram.size() : 0;
         t = std::min(t, repair_rate_.ready_at(now, size));
     }
     if (!gone_.empty()) {

@@ -107,7 +107,9 @@ private:
     void send_unavailable(Time now, Output& out);
     void send_heartbeat(Time now, Output& out);
     void note_gone(std::uint64_t first, std::uint64_t end);
-    void transmit(Output& out, const StoredDatagram& d, std::uint64_t dseq, bool repair);
+    /// Sends a stored datagram again, flagged as a repair and with the current trail.
+    void transmit_repair(Output& out, const StoredDatagram& d, std::uint64_t dseq);
+    [[nodiscard]] wire::Header data_header(bool fragment, bool repair) const noexcept;
     [[nodiscard]] std::uint32_t age_ms(Time now) const noexcept { return to_ms_u32(now - start_); }
     [[nodiscard]] std::size_t batch_entry_limit() const noexcept;
 

@@ -19,7 +19,7 @@ StoredDatagram make_datagram(std::uint64_t mseq, std::size_t body_bytes,
     d.mseq = mseq;
     d.fragment = fragment;
     d.messages_started = messages_started;
-    d.body.assign(body_bytes, static_cast<std::uint8_t>(mseq));
+    d.datagram.assign(body_bytes, static_cast<std::uint8_t>(mseq));
     return d;
 }
 
@@ -49,7 +49,7 @@ TEST(SendWindow, PushAssignsConsecutiveDseqsAndFindReturnsThem) {
         StoredDatagram* d = w.find(i);
         ASSERT_NE(d, nullptr);
         EXPECT_EQ(d->mseq, 100 + i);
-        EXPECT_EQ(d->body, std::vector<std::uint8_t>(10, static_cast<std::uint8_t>(100 + i)));
+        EXPECT_EQ(d->datagram, std::vector<std::uint8_t>(10, static_cast<std::uint8_t>(100 + i)));
     }
     EXPECT_FALSE(w.contains(3));
     EXPECT_EQ(w.find(3), nullptr);
@@ -154,7 +154,7 @@ TEST(SendWindow, InvariantsOverManyPushes) {
             const StoredDatagram* d = w.find(s);
             ASSERT_NE(d, nullptr);
             ASSERT_EQ(d->mseq, s);
-            bytes += d->body.size();
+            bytes += d->datagram.size();
             messages += d->messages_started;
         }
         ASSERT_EQ(bytes, w.bytes());
