@@ -30,8 +30,10 @@ namespace {
 constexpr const char* kGroup = "239.255.0.2";
 constexpr std::uint32_t kStream = 7;
 
+// Eight ports per process (offsets 0-7): ctest runs the tests of this file as parallel processes
+// with consecutive pids, which must not share a port on the one group.
 std::uint16_t test_port(int offset) {
-    return static_cast<std::uint16_t>(40000 + getpid() % 10000 + offset);
+    return static_cast<std::uint16_t>(20000 + (getpid() % 1000) * 8 + offset);
 }
 
 // Distinct node ids and seeds: with the same seed two endpoints would draw the same random
