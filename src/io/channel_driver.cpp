@@ -177,8 +177,12 @@ int ChannelDriver::open(uv_loop_t* loop, const DriverOptions& opts, std::string*
         return rc;
     }
 
-    endpoint_->set_status_credit(
-        status_credit(udp_info_.recv_buffer, opts.endpoint.sender.datagram_size));
+    // The receivers' credit is not known before their first report: assume they got the same
+    // buffer as we did.
+    const std::uint64_t credit =
+        status_credit(udp_info_.recv_buffer, opts.endpoint.sender.datagram_size);
+    endpoint_->set_status_credit(credit);
+    endpoint_->set_initial_credit(credit);
     busy_.open(loop, opts.busy_poll);  // cannot fail: the loop is there
     loop_ = loop;
     send_cfg_ = opts.endpoint.sender;

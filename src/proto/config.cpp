@@ -48,6 +48,7 @@ std::string validate(const EndpointConfig& c) {
         return "heartbeat_max must be below sender_timeout, or idle senders look dead";
     }
     if (s.flow_timeout <= Duration::zero()) return "flow_timeout must be positive";
+    if (s.initial_wait < Duration::zero()) return "initial_wait must not be negative";
     if (r.status_credit == 0) return "status_credit must be at least 1 datagram";
     if (r.max_senders == 0) return "max_senders must be at least 1";
     if (r.max_sequence_jump == 0) return "max_sequence_jump must be at least 1";

@@ -47,6 +47,12 @@ struct SenderConfig {
     /// A receiver that holds the sender back and has not reported for this long (dead, or
     /// stuck) stops holding it.
     Duration flow_timeout = 500ms;
+    /// Before the first report arrives (it takes a round trip), at most this many datagrams go
+    /// out; then new data waits for a report, at most initial_wait: a flat-out first burst
+    /// could otherwise overrun a receiver that has not reported yet. 0: no such wait (the
+    /// core's default; a channel sets it from its socket buffer, like status_credit).
+    std::uint64_t initial_credit = 0;
+    Duration initial_wait = 20ms;
 };
 
 struct ReceiverConfig {

@@ -75,6 +75,10 @@ public:
     void set_status_credit(std::uint64_t datagrams) noexcept {
         cfg_.receiver.status_credit = datagrams > 0 ? datagrams : 1;
     }
+    /// Sets SenderConfig::initial_credit for the streams created from now on (0 = none).
+    void set_initial_credit(std::uint64_t datagrams) noexcept {
+        cfg_.sender.initial_credit = datagrams;
+    }
 
     [[nodiscard]] std::uint64_t node_id() const noexcept { return node_; }
     [[nodiscard]] std::uint64_t session_id() const noexcept { return session_; }

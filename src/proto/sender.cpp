@@ -84,7 +84,9 @@ void Sender::flush(Time now, Output& out) {
         heartbeat_interval_ = cfg_.heartbeat_min;
         next_heartbeat_ = now + cfg_.heartbeat_min;
     }
-    if (flow_waiting_ && !queue_.empty() && now >= next_heartbeat_) send_flow_probe(now, out);
+    if (flow_waiting_ && !initial_phase() && !queue_.empty() && now >= next_heartbeat_) {
+        send_flow_probe(now, out);
+    }
     send_unavailable(now, out);
     // Heartbeats only while idle: while data flows, data itself shows liveness and the
     // newest sequence, and a heartbeat then always falls on a message boundary.
@@ -101,9 +103,16 @@ void Sender::pop_front() {
 }
 
 bool Sender::flow_blocked(Time now) {
-    if (!cfg_.flow_control || window_.next() < flow_limit_) {
+    const bool initial = initial_phase();
+    if (!cfg_.flow_control || window_.next() < (initial ? cfg_.initial_credit : flow_limit_)) {
         flow_waiting_ = false;
         return false;
+    }
+    if (initial && flow_waiting_ && now >= flow_wait_start_ + cfg_.initial_wait) {
+        // Nobody reported within the wait: no receiver to protect (or none that reports).
+        initial_over_ = true;
+        flow_waiting_ = false;
+        return false;  // no report was heard, so no limit applies
     }
     if (!flow_waiting_) {
         flow_waiting_ = true;
@@ -263,6 +272,7 @@ void Sender::on_status(Time now, const wire::StatusReport& st) {
             return;
         }
         flow_.push_back(FlowReceiver{st.receiver_node, st.receiver_session, st.limit, now});
+        heard_report_ = true;
     } else {
         // A receiver's limit never goes down; a lower one is an older report overtaken.
         it->limit = std::max(it->limit, st.limit);
@@ -399,7 +409,10 @@ Time Sender::next_deadline(Time now) {
                                                        ranges * wire::kRangeSize));
     }
     if (!queue_.empty()) {
-        if (cfg_.flow_control && window_.next() >= flow_limit_) {
+        if (cfg_.flow_control && initial_phase() && window_.next() >= cfg_.initial_credit) {
+            // Waiting for a first report (after one, this deadline is now) or the initial wait.
+            t = std::min(t, flow_waiting_ ? flow_wait_start_ + cfg_.initial_wait : now);
+        } else if (cfg_.flow_control && window_.next() >= flow_limit_) {
             // Waiting for a report (after one, this deadline is now), a probe or a timeout.
             t = std::min(t, flow_waiting_ ? std::min(flow_expiry(), next_heartbeat_) : now);
         } else {

@@ -97,6 +97,10 @@ private:
     /// Drops receivers that held us back and stayed silent for flow_timeout.
     void expire_flow_receivers(Time now);
     void recompute_flow_limit();
+    /// True while the initial credit applies: configured, no report yet, not waited out.
+    [[nodiscard]] bool initial_phase() const noexcept {
+        return cfg_.initial_credit > 0 && !heard_report_ && !initial_over_;
+    }
     /// While held back: resends the newest datagram so that a receiver whose report was
     /// lost (or which lost the data it would report on) reports again.
     void send_flow_probe(Time now, Output& out);
@@ -130,6 +134,8 @@ private:
     std::vector<FlowReceiver> flow_;  // few, scanned linearly; changes only on reports
     std::uint64_t flow_limit_ = kNoFlowLimit;
     bool flow_waiting_ = false;  // new data is held back since flow_wait_start_
+    bool heard_report_ = false;  // a report was accepted: the initial credit no longer applies
+    bool initial_over_ = false;  // initial_wait passed without a report
     Time flow_wait_start_{};
     Duration report_gap_{};  // usual time between two reports of one receiver (see on_status)
     std::deque<std::uint64_t> repair_queue_;  // dseqs; each at most once (repair_queued)

@@ -97,7 +97,7 @@ const proto::Sender& sender_of(Network& net, int node) {
 
 // Sends one message and runs until `receivers` receivers have reported to the sender, so
 // that the burst that follows is held by their limits. A stream that has never heard a
-// report is not held at all: see ColdStartBurstIsNotHeldBack.
+// report is held only by an initial credit: see the ColdStart tests.
 void warm_up(Network& net, Checker& check, int sender, std::size_t receivers) {
     check.send(net, sender, 0, kMessageSize);
     ASSERT_TRUE(net.run_until(net.now() + 10ms, [&] {
@@ -250,13 +250,11 @@ TEST(SimFlowControl, WithoutFlowControlTheSocketOverflows) {
 }
 
 // The burst of (a) with flow control on, but as the first thing the stream sends: no receiver
-// has reported on it yet, and a sender is held only by limits reported (config.h: "cannot
-// overrun the slowest receiver that reports"). So the first flush sends all 20,000 and the
-// slow receiver is overrun exactly as without flow control; its first report (limit ~129)
-// arrives when nothing is left to hold. Flow control does not protect the start of a stream.
-// This checks the behaviour as it is; if the core gains an initial limit before the first
-// report, this test should become (a) without the warm-up.
-TEST(SimFlowControl, ColdStartBurstIsNotHeldBack) {
+// has reported on it yet. Without an initial credit (the core's default: SenderConfig::
+// initial_credit 0) a sender is held only by limits reported, so the first flush sends all
+// 20,000 and the slow receiver is overrun exactly as without flow control; its first report
+// (limit ~129) arrives when nothing is left to hold.
+TEST(SimFlowControl, ColdStartBurstIsNotHeldBackWithoutAnInitialCredit) {
     Figures fig{"flow-cold-start"};
     for_seeds([&](int, Checker& check, Network& net) {
         const int sender = net.add_node(proto::EndpointConfig{});
@@ -268,6 +266,58 @@ TEST(SimFlowControl, ColdStartBurstIsNotHeldBack) {
         burst(net, check, sender);
         expect_overrun_then_repaired(net, check, sender, rx, t0, fig);
     });
+}
+
+// The same cold start with an initial credit (what a channel sets, from its socket buffer):
+// the first kCredit datagrams go out, then the sender waits for the first report (a round trip,
+// 100 us here), and from then on it is (a): nothing overflows and nothing needs a repair.
+TEST(SimFlowControl, ColdStartBurstWaitsForTheFirstReport) {
+    Figures fig{"flow-cold-start-credit"};
+    for_seeds([&](int, Checker& check, Network& net) {
+        proto::EndpointConfig scfg;
+        scfg.sender.initial_credit = kCredit;
+        const int sender = net.add_node(scfg);
+        const int rx = net.add_node(receiver_config());
+        net.set_receive_capacity(rx, kSlowRate, kSlowQueue);
+        net.run_until(Time(1ms));
+        const Time t0 = net.now();
+        check.send(net, sender, 0, kMessageSize);
+        burst(net, check, sender);
+        const StreamId id = stream_of(net, sender, 0);
+        ASSERT_TRUE(run_until_complete(net, check, {rx}, {id}, t0 + 5s));
+        expect_everything(check, rx, id);
+        const Duration took = check.stream(rx, id)->last_delivery - t0;
+        const proto::SenderStats& st = sender_of(net, sender).stats();
+        fig.add(took, net.metrics(), st);
+        EXPECT_EQ(net.metrics().overflow_drops, 0u);
+        EXPECT_EQ(net.metrics().naks_sent, 0u);
+        EXPECT_EQ(st.repairs_sent, 0u);
+        EXPECT_EQ(st.flow_timeouts, 0u);
+        EXPECT_GE(took, kIdeal);
+        EXPECT_LE(took, kIdeal * 6 / 5);
+    });
+}
+
+// A sender with an initial credit and nobody listening waits initial_wait once, then sends
+// freely: there is no one to protect, and nothing waits for a report again.
+TEST(SimFlowControl, InitialCreditWithNoReceiverWaitsOnceThenSendsFreely) {
+    proto::EndpointConfig scfg;
+    scfg.sender.initial_credit = 16;
+    scfg.sender.initial_wait = 5ms;
+    Checker check;
+    Network net(1, &check);
+    const int sender = net.add_node(scfg);
+    for (int i = 0; i < 100; ++i) check.send(net, sender, 0, kMessageSize);
+    const proto::Sender& s = sender_of(net, sender);
+    EXPECT_EQ(s.next_dseq(), 16u) << "the initial credit, then the wait";
+    net.run_until(net.now() + 4ms);
+    EXPECT_EQ(s.next_dseq(), 16u);
+    net.run_until(net.now() + 2ms);
+    EXPECT_EQ(s.next_dseq(), 100u) << "after initial_wait, no limit";
+    for (int i = 0; i < 100; ++i) check.send(net, sender, 0, kMessageSize);
+    EXPECT_EQ(s.next_dseq(), 200u) << "no second wait";
+    EXPECT_EQ(s.stats().flow_stalls, 1u);
+    EXPECT_EQ(s.stats().flow_probes, 0u);
 }
 
 // (c) A fast receiver (no capacity limit) and a slow one: the sender goes at the slow

@@ -156,6 +156,30 @@ TEST(FlowSender, StopsBelowTheLimitAndAHigherOneResumesAtOnce) {
     EXPECT_EQ(s.stats().statuses_ignored, 0u);
 }
 
+TEST(FlowSender, AnInitialCreditHoldsTheFirstBurstUntilAReport) {
+    SenderConfig cfg;
+    cfg.initial_credit = 8;
+    cfg.initial_wait = 5ms;
+    Sender s(cfg, kKey, kT0);
+    queue(s, kT0, 50);
+    RecordingOutput out;
+    s.flush(kT0, out);
+    EXPECT_EQ(originals(data_of(out)), iota(0, 8)) << "the initial credit only";
+    EXPECT_EQ(s.stats().flow_stalls, 1u);
+    // Waiting for a first report (no probe: nobody is known to ask), at most initial_wait.
+    EXPECT_EQ(s.next_deadline(kT0), kT0 + 5ms);
+    out.clear();
+    s.flush(kT0 + 1ms, out);
+    EXPECT_TRUE(out.datagrams.empty());
+    // The first report ends the initial phase: from now on its limit governs.
+    const Time t1 = kT0 + 2ms;
+    s.on_status(t1, report(1, 8, 20));
+    EXPECT_EQ(s.next_deadline(t1), t1);
+    s.flush(t1, out);
+    EXPECT_EQ(originals(data_of(out)), iota(8, 20));
+    EXPECT_EQ(s.stats().flow_probes, 0u);
+}
+
 TEST(FlowSender, TheLowestOfTwoReceiversGoverns) {
     Sender s(SenderConfig{}, kKey, kT0);
     s.on_status(kT0, report(1, 0, 30));
