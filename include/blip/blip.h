@@ -348,7 +348,7 @@ typedef void (*blip_event_fn)(void* user, blip_channel_t* ch, const blip_event_i
  * | repair_holdoff_us | int | 250 | a datagram repaired this recently is not repaired again |
  * | heartbeat_min_us | int | 200 | first idle heartbeat (then doubling) |
  * | heartbeat_max_us | int | 1000000 | longest idle heartbeat interval |
- * | flow_control | bool | 1 | receivers report how far each sender may go (STATUS) and senders hold new data to the slowest receiver that reports, so a fast sender cannot overrun a slow receiver's socket buffer; 0 on a receiver: it never holds senders back; 0 on a sender: it ignores reports |
+ * | flow_control | bool | 1 | receivers report how far each sender may go (STATUS) and senders hold new data to the slowest receiver that reports, so a fast sender cannot overrun a slow receiver's socket buffer (a new stream's first burst waits up to 20 ms for the first reports); 0 on a receiver: it never holds senders back; 0 on a sender: it ignores reports |
  * | flow_timeout_ms | int | 500 | a receiver that holds a sender back and stays silent this long (gone, or stuck) stops holding it |
  * | join | string | "next" | late join: "next" (from the next message heard) or "recover" (all the sender still holds) |
  * | reorder_buffer_bytes | int >= 65507 | 33554432 | out-of-order bytes buffered per sender stream |
