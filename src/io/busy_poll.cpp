@@ -14,7 +14,6 @@ struct BusyPollState {
     uv_idle_t idle{};
     proto::Duration window{};
     proto::Time until{};
-    bool active = false;
     std::atomic<std::uint64_t> spins{0};  // read by stats() from any thread
     std::function<void()> on_closed;
 };
@@ -26,7 +25,6 @@ static void blip_busy_poll_turn(uv_idle_t* h) noexcept {
     s->spins.fetch_add(1, std::memory_order_relaxed);
     if (clock_now() < s->until) return;
     uv_idle_stop(h);  // the window passed with nothing new: sleep again
-    s->active = false;
 }
 
 static void blip_busy_poll_closed(uv_handle_t* h) noexcept {
@@ -54,10 +52,8 @@ int BusyPoll::open(uv_loop_t* loop, proto::Duration window) {
 void BusyPoll::touch(proto::Time now) {
     if (impl_ == nullptr || impl_->window <= proto::Duration::zero()) return;
     impl_->until = now + impl_->window;
-    if (!impl_->active) {
-        uv_idle_start(&impl_->idle, blip_busy_poll_turn);
-        impl_->active = true;
-    }
+    // Starting an active idle handle is a no-op in libuv.
+    uv_idle_start(&impl_->idle, blip_busy_poll_turn);
 }
 
 std::uint64_t BusyPoll::spins() const noexcept {

@@ -102,13 +102,17 @@ void Sender::pop_front() {
     }
 }
 
+std::uint64_t Sender::applicable_flow_limit() const noexcept {
+    if (!cfg_.flow_control) return kNoFlowLimit;
+    return initial_phase() ? cfg_.initial_credit : flow_limit_;
+}
+
 bool Sender::flow_blocked(Time now) {
-    const bool initial = initial_phase();
-    if (!cfg_.flow_control || window_.next() < (initial ? cfg_.initial_credit : flow_limit_)) {
+    if (window_.next() < applicable_flow_limit()) {
         flow_waiting_ = false;
         return false;
     }
-    if (initial && flow_waiting_ && now >= flow_wait_start_ + cfg_.initial_wait) {
+    if (initial_phase() && flow_waiting_ && now >= flow_wait_start_ + cfg_.initial_wait) {
         // Nobody reported within the wait: no receiver to protect (or none that reports).
         initial_over_ = true;
         flow_waiting_ = false;
@@ -185,15 +189,20 @@ bool Sender::send_one_data(Time now, Output& out) {
     return true;
 }
 
-wire::Header Sender::data_header(bool fragment, bool repair) const noexcept {
+wire::Header Sender::header(wire::PacketType type, std::uint8_t flags) const noexcept {
     wire::Header h;
-    h.type = wire::PacketType::kData;
-    h.flags = static_cast<std::uint8_t>((fragment ? wire::kFlagFragment : 0) |
-                                        (repair ? wire::kFlagRepair : 0));
+    h.type = type;
+    h.flags = flags;
     h.node = key_.node;
     h.session = key_.session;
     h.stream = key_.stream;
     return h;
+}
+
+wire::Header Sender::data_header(bool fragment, bool repair) const noexcept {
+    return header(wire::PacketType::kData,
+                  static_cast<std::uint8_t>((fragment ? wire::kFlagFragment : 0) |
+                                            (repair ? wire::kFlagRepair : 0)));
 }
 
 void Sender::transmit_repair(Output& out, const StoredDatagram& d, std::uint64_t dseq) {
@@ -349,10 +358,7 @@ void Sender::send_unavailable(Time now, Output& out) {
     std::sort(gone_.begin(), gone_.end(),
               [](const wire::SeqRange& a, const wire::SeqRange& b) { return a.first < b.first; });
     const std::size_t per_packet = wire::max_unavailable_ranges(cfg_.datagram_size);
-    wire::Header h;
-    h.node = key_.node;
-    h.session = key_.session;
-    h.stream = key_.stream;
+    const wire::Header h = header(wire::PacketType::kUnavailable);
     // Split ranges longer than the 32-bit wire count.
     std::vector<wire::SeqRange> ranges;
     for (const wire::SeqRange& g : gone_) wire::append_wire_ranges(g, ranges);
@@ -375,11 +381,7 @@ void Sender::send_unavailable(Time now, Output& out) {
 }
 
 void Sender::send_heartbeat(Time now, Output& out) {
-    wire::Header h;
-    h.type = wire::PacketType::kHeartbeat;
-    h.node = key_.node;
-    h.session = key_.session;
-    h.stream = key_.stream;
+    const wire::Header h = header(wire::PacketType::kHeartbeat);
     wire::Heartbeat hb;
     hb.trail = window_.trail();
     hb.next_dseq = window_.next();
@@ -409,12 +411,12 @@ Time Sender::next_deadline(Time now) {
                                                        ranges * wire::kRangeSize));
     }
     if (!queue_.empty()) {
-        if (cfg_.flow_control && initial_phase() && window_.next() >= cfg_.initial_credit) {
-            // Waiting for a first report (after one, this deadline is now) or the initial wait.
-            t = std::min(t, flow_waiting_ ? flow_wait_start_ + cfg_.initial_wait : now);
-        } else if (cfg_.flow_control && window_.next() >= flow_limit_) {
-            // Waiting for a report (after one, this deadline is now), a probe or a timeout.
-            t = std::min(t, flow_waiting_ ? std::min(flow_expiry(), next_heartbeat_) : now);
+        if (window_.next() >= applicable_flow_limit()) {
+            // Waiting for a report (after one, this deadline is now), and meanwhile for the end
+            // of the initial wait, or for a probe or a timeout.
+            const Time waited = initial_phase() ? flow_wait_start_ + cfg_.initial_wait
+                                                : std::min(flow_expiry(), next_heartbeat_);
+            t = std::min(t, flow_waiting_ ? waited : now);
         } else {
             t = std::min(t, data_rate_.ready_at(now, cfg_.datagram_size));
         }

@@ -97,6 +97,8 @@ private:
     /// Drops receivers that held us back and stayed silent for flow_timeout.
     void expire_flow_receivers(Time now);
     void recompute_flow_limit();
+    /// The dseq new data stops at now: the initial credit, the lowest limit reported, or none.
+    [[nodiscard]] std::uint64_t applicable_flow_limit() const noexcept;
     /// True while the initial credit applies: configured, no report yet, not waited out.
     [[nodiscard]] bool initial_phase() const noexcept {
         return cfg_.initial_credit > 0 && !heard_report_ && !initial_over_;
@@ -113,6 +115,8 @@ private:
     void note_gone(std::uint64_t first, std::uint64_t end);
     /// Sends a stored datagram again, flagged as a repair and with the current trail.
     void transmit_repair(Output& out, const StoredDatagram& d, std::uint64_t dseq);
+    /// The common header of a packet of this stream.
+    [[nodiscard]] wire::Header header(wire::PacketType type, std::uint8_t flags = 0) const noexcept;
     [[nodiscard]] wire::Header data_header(bool fragment, bool repair) const noexcept;
     [[nodiscard]] std::uint32_t age_ms(Time now) const noexcept { return to_ms_u32(now - start_); }
     [[nodiscard]] std::size_t batch_entry_limit() const noexcept;
