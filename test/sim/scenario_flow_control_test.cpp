@@ -122,6 +122,18 @@ void expect_everything(Checker& check, int receiver, const StreamId& id) {
     EXPECT_TRUE(s->losses.empty()) << "receiver " << receiver << " reported a loss";
 }
 
+// Runs until `rx` has every message of the sender's stream 0 or `limit` passes, checks them
+// (expect_everything) and sets *took to the time from `t0` to the last delivery. False if the
+// stream did not complete.
+bool receive_all(Network& net, Checker& check, int sender, int rx, Time t0, Time limit,
+                 Duration* took) {
+    const StreamId id = stream_of(net, sender, 0);
+    if (!run_until_complete(net, check, {rx}, {id}, limit)) return false;
+    expect_everything(check, rx, id);
+    *took = check.stream(rx, id)->last_delivery - t0;
+    return true;
+}
+
 // The capacity model itself, on exact times: a receiver reading 1,000 datagrams/s (1 ms
 // each) behind a socket of 2. Five datagrams sent at once arrive together 50 us later: the
 // first is read at once, two wait and are read 1 and 2 ms later, two are dropped. A stop
@@ -191,10 +203,8 @@ TEST(SimFlowControl, SlowReceiverIsNotOverrun) {
         warm_up(net, check, sender, 1);
         const Time t0 = net.now();
         burst(net, check, sender);
-        const StreamId id = stream_of(net, sender, 0);
-        ASSERT_TRUE(run_until_complete(net, check, {rx}, {id}, t0 + 5s));
-        expect_everything(check, rx, id);
-        const Duration took = check.stream(rx, id)->last_delivery - t0;
+        Duration took{};
+        ASSERT_TRUE(receive_all(net, check, sender, rx, t0, t0 + 5s, &took));
         const proto::SenderStats& st = sender_of(net, sender).stats();
         fig.add(took, net.metrics(), st);
         EXPECT_EQ(net.metrics().overflow_drops, 0u);
@@ -283,10 +293,8 @@ TEST(SimFlowControl, ColdStartBurstWaitsForTheFirstReport) {
         const Time t0 = net.now();
         check.send(net, sender, 0, kMessageSize);
         burst(net, check, sender);
-        const StreamId id = stream_of(net, sender, 0);
-        ASSERT_TRUE(run_until_complete(net, check, {rx}, {id}, t0 + 5s));
-        expect_everything(check, rx, id);
-        const Duration took = check.stream(rx, id)->last_delivery - t0;
+        Duration took{};
+        ASSERT_TRUE(receive_all(net, check, sender, rx, t0, t0 + 5s, &took));
         const proto::SenderStats& st = sender_of(net, sender).stats();
         fig.add(took, net.metrics(), st);
         EXPECT_EQ(net.metrics().overflow_drops, 0u);
@@ -434,11 +442,9 @@ TEST(SimFlowControl, LossOnEveryPathWithASlowReceiver) {
         warm_up(net, check, sender, 1);
         const Time t0 = net.now();
         burst(net, check, sender);
-        const StreamId id = stream_of(net, sender, 0);
-        ASSERT_TRUE(run_until_complete(net, check, {rx}, {id}, t0 + 10s));
-        expect_everything(check, rx, id);
+        Duration took{};
+        ASSERT_TRUE(receive_all(net, check, sender, rx, t0, t0 + 10s, &took));
         const proto::SenderStats& st = sender_of(net, sender).stats();
-        const Duration took = check.stream(rx, id)->last_delivery - t0;
         fig.add(took, net.metrics(), st);
         const Metrics& m = net.metrics();
         EXPECT_EQ(m.overflow_drops, 0u);

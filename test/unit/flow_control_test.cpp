@@ -15,6 +15,7 @@
 #include <variant>
 #include <vector>
 
+#include "flow_test_util.h"
 #include "proto/config.h"
 #include "proto/endpoint.h"
 #include "proto/receiver.h"
@@ -44,21 +45,7 @@ namespace wire = blip::wire;
 
 namespace {
 
-constexpr StreamKey kKey{0x5E4D, 0x5E55, 9};  // the sender stream under test
-constexpr ReporterId kMe{0xB0B, 0xB0B5};      // the receiver that reports
-constexpr Time kT0 = 10s;                     // an arbitrary epoch: nothing may assume 0
-// A message of this size travels alone in a datagram: two do not fit in a 1400-byte batch.
-constexpr std::size_t kMsg = 1000;
-
-/// Nanoseconds since kT0, for readable failure messages.
-std::int64_t ns(Time t) { return (t - kT0).count(); }
-
-std::vector<std::int64_t> ns(const std::vector<Time>& ts) {
-    std::vector<std::int64_t> v;
-    v.reserve(ts.size());
-    for (Time t : ts) v.push_back(ns(t));
-    return v;
-}
+using namespace flow_test;  // NOLINT(google-build-using-namespace)
 
 /// A report by receiver `node` (its session derived from it).
 wire::StatusReport report(std::uint64_t node, std::uint64_t position, std::uint64_t limit) {
