@@ -71,6 +71,7 @@ std::string in_option_names(std::string why) {
         {"heartbeat_max", "heartbeat_max_us"},
         {"repair_holdoff", "repair_holdoff_us"},
         {"repair_timeout", "repair_timeout_us"},
+        {"repair_timeout_min", "repair_timeout_min_us"},
         {"nak_retry_max", "nak_retry_max_us"},
         {"sender_timeout", "sender_timeout_ms"},
         {"sender_forget", "sender_forget_ms"},

@@ -127,6 +127,8 @@ const Option kOptions[] = {
     INT_OPT("nak_delay_min_us", 0, kHour_us, c.endpoint.receiver.nak_delay_min = us(p.u)),
     INT_OPT("nak_backoff_us", 0, kHour_us, c.endpoint.receiver.nak_backoff = us(p.u)),
     INT_OPT("repair_timeout_us", 1, kHour_us, c.endpoint.receiver.repair_timeout = us(p.u)),
+    BOOL_OPT("adaptive_repair_timeout", c.endpoint.receiver.adaptive_repair_timeout = p.b),
+    INT_OPT("repair_timeout_min_us", 1, kHour_us, c.endpoint.receiver.repair_timeout_min = us(p.u)),
     INT_OPT("nak_retry_max_us", 1, kHour_us, c.endpoint.receiver.nak_retry_max = us(p.u)),
     INT_OPT("nak_max_retries", 1, 1'000'000,
             c.endpoint.receiver.nak_max_retries = static_cast<std::uint32_t>(p.u)),

@@ -495,6 +495,7 @@ DriverStats ChannelDriver::stats() const {
             add(s.receivers, r.stats());
             s.naks.naks_suppressed += r.nak_stats().naks_suppressed;
             s.naks.retries += r.nak_stats().retries;
+            s.naks.rtt_samples += r.nak_stats().rtt_samples;
             ++s.remote_senders;
         });
     }

@@ -55,6 +55,7 @@ const std::pair<std::string_view, ChannelGetter> kChannelStats[] = {
     ROW("nak_datagrams", s.d.receivers.nak_datagrams),
     ROW("naks_suppressed", s.d.naks.naks_suppressed),
     ROW("nak_retries", s.d.naks.retries),
+    ROW("rtt_samples", s.d.naks.rtt_samples),
     ROW("naks_seen", s.d.endpoint.naks_for_others),
     ROW("statuses_sent", s.d.receivers.statuses_sent),
     ROW("status_credit", s.d.status_credit),
@@ -95,6 +96,11 @@ const std::pair<std::string_view, ChannelGetter> kChannelStats[] = {
 };
 #undef ROW
 
+std::uint64_t us(proto::Duration d) {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+}
+
 struct RemoteSnapshot {
     const proto::Receiver& r;
     bool inactive;
@@ -121,6 +127,9 @@ const std::pair<std::string_view, RemoteGetter> kRemoteStats[] = {
     ROW("nak_datagrams", s.r.stats().nak_datagrams),
     ROW("naks_suppressed", s.r.nak_stats().naks_suppressed),
     ROW("nak_retries", s.r.nak_stats().retries),
+    ROW("rtt_samples", s.r.nak_stats().rtt_samples),
+    ROW("srtt_us", us(s.r.repair_timer().smoothed_rtt())),
+    ROW("repair_timeout_us", us(s.r.repair_timer().timeout())),
     ROW("loss_events", s.r.stats().loss_events),
     ROW("messages_lost", s.r.stats().messages_lost),
     ROW("datagrams_lost", s.r.stats().datagrams_lost),

@@ -41,6 +41,7 @@ std::string validate(const EndpointConfig& c) {
     if (r.repair_timeout <= Duration::zero() || r.nak_retry_max < r.repair_timeout) {
         return "repair_timeout must be positive and not above nak_retry_max";
     }
+    if (r.repair_timeout_min <= Duration::zero()) return "repair_timeout_min must be positive";
     if (r.sender_timeout <= Duration::zero() || r.sender_forget < r.sender_timeout) {
         return "sender_timeout must be positive and not above sender_forget";
     }

@@ -63,13 +63,23 @@ struct ReceiverConfig {
     std::size_t reorder_buffer_bytes = 32u << 20;
     /// Before NAKing, wait a random time in [nak_delay_min, nak_delay_min + nak_backoff]
     /// drawn from a truncated exponential of shape nak_backoff_lambda, so that in a large
-    /// group the first NAK (seen by all) suppresses the others.
+    /// group the first NAK (seen by all) suppresses the others. A receiver that reports
+    /// (send_status) and has heard no other receiver's report on the stream within
+    /// sender_forget is alone: there is nothing to suppress, and it NAKs after nak_delay_min
+    /// or a quarter of the measured NAK-to-repair round trip, whichever is longer (the
+    /// allowance for reordering).
     Duration nak_delay_min = 20us;
     Duration nak_backoff = 500us;
     double nak_backoff_lambda = 6.0;
     /// After a NAK (ours or one seen), wait this long for the repair before NAKing again;
-    /// doubles per retry up to nak_retry_max.
+    /// doubles per retry up to nak_retry_max. With adaptive_repair_timeout, only until the
+    /// first round trip has been measured.
     Duration repair_timeout = 1ms;
+    /// Learn the wait from the NAK-to-repair round trips of each sender stream (srtt + 4 *
+    /// rttvar, Karn's rule), never below min(repair_timeout_min, repair_timeout). The floor
+    /// keeps a second NAK clear of the sender's repair_holdoff.
+    bool adaptive_repair_timeout = true;
+    Duration repair_timeout_min = 250us;
     Duration nak_retry_max = 100ms;
     /// NAKs per gap before it is declared lost (kGaveUp).
     std::uint32_t nak_max_retries = 30;

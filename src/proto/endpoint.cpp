@@ -203,8 +203,12 @@ void Endpoint::on_datagram(Time now, std::span<const std::uint8_t> datagram) {
         return;
     }
     if (h.type == wire::PacketType::kStatus) {
-        if (!from_me) {  // about another sender: nothing for us to do
+        if (!from_me) {  // about another sender: it has other receivers than us
             ++stats_.statuses_for_others;
+            auto it = remotes_.find(RemoteKey{h.node, h.stream});
+            if (it != remotes_.end() && it->second.session == h.session) {
+                it->second.rx->on_status_seen(now, std::get<wire::StatusReport>(p.body));
+            }
             return;
         }
         auto s = senders_.find(h.stream);

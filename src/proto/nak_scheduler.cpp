@@ -5,14 +5,26 @@
 
 namespace blip::proto {
 
-Duration NakScheduler::backoff(std::uint32_t /*naks*/) {
+bool NakScheduler::suppression(Time now) const noexcept {
+    if (!cfg_.send_status) return true;  // blind to peers that do not report either
+    if (last_peer_ != kNever && now - last_peer_ < cfg_.sender_forget) return true;
+    // Too early to tell: the other receivers' first reports are still on their way.
+    return first_heard_ == kNever || now - first_heard_ < cfg_.repair_timeout;
+}
+
+Duration NakScheduler::backoff(Time now) {
+    // Alone, the wait is only for reordering: a quarter of the round trip (as TCP's RACK
+    // allows), at least nak_delay_min.
+    if (!suppression(now)) return std::max(cfg_.nak_delay_min, timer_.smoothed_rtt() / 4);
     double x = rng_.truncated_exponential(cfg_.nak_backoff_lambda);
     return cfg_.nak_delay_min +
            Duration(static_cast<std::int64_t>(x * static_cast<double>(cfg_.nak_backoff.count())));
 }
 
-Duration NakScheduler::repair_wait(std::uint32_t naks) const {
-    Duration w = cfg_.repair_timeout;
+Duration NakScheduler::repair_wait(Gap& g, std::uint32_t naks) {
+    // A gap keeps the timeout it started with; the doubling per retry is its own.
+    if (g.first_wait == Duration::zero()) g.first_wait = timer_.timeout();
+    Duration w = g.first_wait;
     for (std::uint32_t i = 1; i < naks && w < cfg_.nak_retry_max; ++i) w *= 2;
     return std::min(w, cfg_.nak_retry_max);
 }
@@ -62,7 +74,7 @@ void NakScheduler::add(Time now, std::uint64_t first, std::uint64_t end) {
     if (first >= end) return;
     Gap g;
     g.end = end;
-    g.deadline = now + backoff(0);
+    g.deadline = now + backoff(now);
     insert(first, g);
 }
 
@@ -113,8 +125,9 @@ void NakScheduler::on_nak_seen(Time now, std::uint64_t first, std::uint64_t end)
         if (g.phase != Phase::kBackoff) continue;
         g.phase = Phase::kAwaitRepair;
         ++g.naks;
+        g.nak_time = now;
         ++stats_.naks_suppressed;
-        set_deadline(it, now + repair_wait(g.naks));
+        set_deadline(it, now + repair_wait(g, g.naks));
     }
 }
 
@@ -124,15 +137,15 @@ void NakScheduler::on_repair_seen(Time now, std::uint64_t seq) {
         if (g.phase != Phase::kBackoff) return;
         g.phase = Phase::kAwaitRepair;
         ++stats_.naks_suppressed;
-        set_deadline(it, now + repair_wait(std::max<std::uint32_t>(g.naks, 1)));
+        set_deadline(it, now + repair_wait(g, std::max<std::uint32_t>(g.naks, 1)));
     };
     auto it = gaps_.upper_bound(seq);  // first gap starting after seq
     if (it != gaps_.end() && it->first == seq + 1) suppress(it);
     if (it != gaps_.begin()) {
         auto prev = std::prev(it);
-        if (prev->second.end == seq || (prev->first <= seq && seq < prev->second.end)) {
-            suppress(prev);
-        }
+        const bool inside = prev->first <= seq && seq < prev->second.end;
+        if (inside) measure(now, prev->second);
+        if (prev->second.end == seq || inside) suppress(prev);
     }
 }
 
@@ -149,9 +162,10 @@ void NakScheduler::poll(Time now, std::vector<wire::SeqRange>& nak,
             gave_up.push_back({first, g.end - first});
             erase(it);
         } else {
+            if (g.naks == 1) timer_.on_timeout();  // once per gap: its first wait was short
             g.phase = Phase::kBackoff;
             ++stats_.retries;
-            set_deadline(it, now + backoff(g.naks));
+            set_deadline(it, now + backoff(now));
         }
     }
     if (nak.size() == naks_before) return;
@@ -169,12 +183,24 @@ void NakScheduler::poll(Time now, std::vector<wire::SeqRange>& nak,
     }
 }
 
+void NakScheduler::measure(Time now, Gap& g) {
+    // Karn's rule: after a second NAK the repair may answer either, so only a gap NAKed once
+    // gives a sample, and only its first repair (the rest of a long gap follows it in a burst).
+    // A repair later than the timeout still counts while the second NAK waits its back-off:
+    // that is how the wait grows to a slow round trip.
+    if (g.naks != 1 || g.sampled) return;
+    g.sampled = true;
+    timer_.sample(now - g.nak_time);
+    ++stats_.rtt_samples;
+}
+
 void NakScheduler::send_now(Time now, GapMap::iterator it, std::vector<wire::SeqRange>& nak) {
     Gap& g = it->second;
     nak.push_back({it->first, g.end - it->first});
     ++g.naks;
+    g.nak_time = now;
     g.phase = Phase::kAwaitRepair;
-    set_deadline(it, now + repair_wait(g.naks));
+    set_deadline(it, now + repair_wait(g, g.naks));
 }
 
 }  // namespace blip::proto

@@ -80,6 +80,7 @@ void Receiver::buffer(Time now, std::uint64_t dseq, std::span<const std::uint8_t
 void Receiver::on_data(Time now, const wire::Data& d, std::span<const std::uint8_t> datagram,
                        Output& out) {
     ++stats_.datagrams;
+    nak_.on_sender_heard(now);
     if (d.repair) {
         ++stats_.repairs;
         nak_.on_repair_seen(now, d.dseq);
@@ -119,6 +120,7 @@ void Receiver::on_data(Time now, const wire::Data& d, std::span<const std::uint8
 }
 
 void Receiver::on_heartbeat(Time now, const wire::Heartbeat& hb, Output& out) {
+    nak_.on_sender_heard(now);
     if (hb.next_dseq >= next_ && (!sync_valid_ || hb.next_dseq >= sync_dseq_)) {
         sync_valid_ = true;
         sync_dseq_ = hb.next_dseq;
@@ -150,6 +152,11 @@ void Receiver::on_nak_seen(Time now, const wire::Nak& nak) {
         const wire::SeqRange r = nak.ranges[i];
         nak_.on_nak_seen(now, r.first, r.end());
     }
+}
+
+void Receiver::on_status_seen(Time now, const wire::StatusReport& st) {
+    if (st.receiver_node == self_.node && st.receiver_session == self_.session) return;
+    nak_.on_peer_heard(now);
 }
 
 void Receiver::poll(Time now, Output& out) {

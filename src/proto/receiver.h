@@ -62,6 +62,9 @@ public:
     void on_unavailable(Time now, const wire::Unavailable& u, Output& out);
     /// Another receiver's NAK to this sender stream (suppresses ours).
     void on_nak_seen(Time now, const wire::Nak& nak);
+    /// A receiver's flow-control report to this sender stream was seen (ours included: it is
+    /// recognised and ignored): this stream has other receivers, so NAKs wait the back-off.
+    void on_status_seen(Time now, const wire::StatusReport& st);
     /// Sends due NAKs and STATUS reports and gives up exhausted gaps.
     void poll(Time now, Output& out);
     /// The sender stopped (silent or replaced): everything missing is lost (kSenderGone).
@@ -72,6 +75,7 @@ public:
     [[nodiscard]] Time next_deadline() const noexcept;
     [[nodiscard]] const ReceiverStats& stats() const noexcept { return stats_; }
     [[nodiscard]] const NakSchedulerStats& nak_stats() const noexcept { return nak_.stats(); }
+    [[nodiscard]] const RepairTimer& repair_timer() const noexcept { return nak_.repair_timer(); }
     [[nodiscard]] const StreamKey& key() const noexcept { return key_; }
     [[nodiscard]] std::uint64_t next_dseq() const noexcept { return next_; }
     [[nodiscard]] std::uint64_t missing() const noexcept { return nak_.missing(); }

@@ -69,6 +69,8 @@ const std::vector<Option>& options() {
         {"nak_delay_min_us", Kind::kInt, "50", 50, {-1}, {"-1"}},
         {"nak_backoff_us", Kind::kInt, "1000", 1000, {-1}, {"-1"}},
         {"repair_timeout_us", Kind::kInt, "2000", 2000, {-1}, {"-1"}},
+        {"adaptive_repair_timeout", Kind::kBool, "no", 0, {}, {"maybe"}},
+        {"repair_timeout_min_us", Kind::kInt, "100", 100, {-1, 0}, {"-1", "0"}},
         {"nak_retry_max_us", Kind::kInt, "200000", 200000, {-1}, {"-1"}},
         {"nak_max_retries", Kind::kInt, "10", 10, {-1}, {"-1"}},
         {"sender_timeout_ms", Kind::kInt, "10000", 10000, {-1}, {"-1"}},

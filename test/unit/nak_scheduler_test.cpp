@@ -394,3 +394,132 @@ TEST(NakScheduler, GapsDueSoonRideAlongWithANakGoingOut) {
     EXPECT_GT(rode, 0);
     EXPECT_GT(waited, 0);
 }
+
+// ---- the learned repair timeout (Karn's rule) -------------------------------------------
+
+TEST(NakScheduler, ARepairAfterOneNakIsARoundTripSample) {
+    Fixture f;
+    f.nak.add(kT0, 10, 20);
+    const Time naked = f.nak.next_deadline();
+    ASSERT_EQ(f.poll(naked), (Ranges{{10, 10}}));
+    f.nak.on_repair_seen(naked + 300us, 10);
+    f.nak.remove(10);
+    EXPECT_EQ(f.nak.stats().rtt_samples, 1u);
+    EXPECT_EQ(f.nak.repair_timer().smoothed_rtt(), 300us);
+    // The rest of the gap's repairs follow in a burst: they are not round trips.
+    for (std::uint64_t s = 11; s < 20; ++s) {
+        f.nak.on_repair_seen(naked + 300us + 10us * (s - 10), s);
+        f.nak.remove(s);
+    }
+    EXPECT_EQ(f.nak.stats().rtt_samples, 1u);
+    EXPECT_TRUE(f.nak.empty());
+}
+
+TEST(NakScheduler, NoSampleFromAGapNakedTwice) {
+    Fixture f;
+    f.nak.add(kT0, 5, 6);
+    ASSERT_EQ(f.poll(f.nak.next_deadline()).size(), 1u);
+    EXPECT_TRUE(f.poll(f.nak.next_deadline()).empty());  // timeout: back off again
+    const Time second = f.nak.next_deadline();
+    ASSERT_EQ(f.poll(second), (Ranges{{5, 1}}));
+    f.nak.on_repair_seen(second + 50us, 5);  // answers the first NAK or the second?
+    f.nak.remove(5);
+    EXPECT_EQ(f.nak.stats().rtt_samples, 0u);
+    // Only the expired first wait left a trace: the next gap waits twice as long.
+    EXPECT_EQ(f.nak.repair_timer().timeout(), 2 * f.cfg.repair_timeout);
+}
+
+TEST(NakScheduler, ALateRepairStillCountsBeforeTheSecondNak) {
+    // The repair comes after the timeout, while the second NAK waits its back-off: one NAK
+    // was sent, so it is a true (long) round trip, and the wait grows to it.
+    Fixture f;
+    f.nak.add(kT0, 5, 6);
+    const Time naked = f.nak.next_deadline();
+    ASSERT_EQ(f.poll(naked).size(), 1u);
+    const Time timeout = naked + f.cfg.repair_timeout;
+    EXPECT_TRUE(f.poll(timeout).empty());
+    ASSERT_GT(f.nak.next_deadline(), timeout + 1us);
+    f.nak.on_repair_seen(timeout + 1us, 5);
+    f.nak.remove(5);
+    EXPECT_EQ(f.nak.stats().rtt_samples, 1u);
+    EXPECT_GT(f.nak.repair_timer().timeout(), f.cfg.repair_timeout);
+}
+
+TEST(NakScheduler, TheLearnedTimeoutIsTheNextWait) {
+    Fixture f;
+    Time now = kT0;
+    for (std::uint64_t s = 0; s < 50; ++s) {
+        f.nak.add(now, s, s + 1);
+        const Time naked = f.nak.next_deadline();
+        ASSERT_EQ(f.poll(naked).size(), 1u);
+        f.nak.on_repair_seen(naked + 80us, s);
+        f.nak.remove(s);
+        now = naked + 1ms;
+    }
+    EXPECT_EQ(f.nak.stats().rtt_samples, 50u);
+    const Duration learned = f.nak.repair_timer().timeout();
+    EXPECT_EQ(learned, f.cfg.repair_timeout_min);
+    f.nak.add(now, 100, 101);
+    const Time naked = f.nak.next_deadline();
+    ASSERT_EQ(f.poll(naked).size(), 1u);
+    EXPECT_EQ(f.nak.next_deadline(), naked + learned);
+    EXPECT_TRUE(f.poll(naked + learned - 1ns).empty());
+    EXPECT_EQ(f.nak.stats().retries, 0u);
+    EXPECT_TRUE(f.poll(naked + learned).empty());  // the retry's back-off begins
+    EXPECT_EQ(f.nak.stats().retries, 1u);
+}
+
+TEST(NakScheduler, ASeenNakStartsTheRoundTripToo) {
+    Fixture f;
+    f.nak.add(kT0, 5, 6);
+    f.nak.on_nak_seen(kT0 + 10us, 5, 6);
+    f.nak.on_repair_seen(kT0 + 210us, 5);
+    EXPECT_EQ(f.nak.stats().rtt_samples, 1u);
+    EXPECT_EQ(f.nak.repair_timer().smoothed_rtt(), 200us);
+}
+
+TEST(NakScheduler, ARepairOfAGapNeverNakedIsNoSample) {
+    Fixture f;
+    f.nak.add(kT0, 5, 10);
+    f.nak.on_repair_seen(kT0 + 5us, 5);  // another receiver's NAK we did not see
+    f.nak.remove(5);
+    EXPECT_EQ(f.nak.stats().rtt_samples, 0u);
+}
+
+// ---- the suppression back-off and peers -------------------------------------------------
+
+TEST(NakScheduler, WithoutPeersTheNakGoesOutAfterNakDelayMin) {
+    Fixture f;
+    f.nak.on_sender_heard(kT0 - 10ms);
+    EXPECT_FALSE(f.nak.suppression(kT0));
+    f.nak.add(kT0, 5, 6);
+    EXPECT_EQ(f.nak.next_deadline(), kT0 + f.cfg.nak_delay_min);
+}
+
+TEST(NakScheduler, BackoffUntilThePeersHadTimeToReport) {
+    Fixture f;
+    EXPECT_TRUE(f.nak.suppression(kT0)) << "the sender was never heard";
+    f.nak.on_sender_heard(kT0);
+    f.nak.on_sender_heard(kT0 + 5ms);  // only the first time counts
+    EXPECT_TRUE(f.nak.suppression(kT0 + f.cfg.repair_timeout - 1ns));
+    EXPECT_FALSE(f.nak.suppression(kT0 + f.cfg.repair_timeout));
+}
+
+TEST(NakScheduler, APeerReportBringsTheBackoffBackForSenderForget) {
+    Fixture f;
+    f.nak.on_sender_heard(kT0 - 10ms);
+    f.nak.on_peer_heard(kT0);
+    EXPECT_TRUE(f.nak.suppression(kT0 + f.cfg.sender_forget - 1ns));
+    EXPECT_FALSE(f.nak.suppression(kT0 + f.cfg.sender_forget));
+    // With a peer, the back-off is random again: even the earliest of 20 gaps waits longer.
+    for (std::uint64_t s = 0; s < 20; ++s) f.nak.add(kT0 + 1ms, 10 * s, 10 * s + 1);
+    EXPECT_GT(f.nak.next_deadline(), kT0 + 1ms + f.cfg.nak_delay_min);
+}
+
+TEST(NakScheduler, AReceiverThatDoesNotReportAlwaysBacksOff) {
+    ReceiverConfig cfg;
+    cfg.send_status = false;  // its peers may not report either: it cannot know it is alone
+    Fixture f(cfg);
+    f.nak.on_sender_heard(kT0 - 10ms);
+    EXPECT_TRUE(f.nak.suppression(kT0));
+}

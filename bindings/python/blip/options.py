@@ -48,6 +48,8 @@ OPTIONS: Dict[str, OptionType] = {
     "nak_delay_min_us": int,
     "nak_backoff_us": int,
     "repair_timeout_us": int,
+    "adaptive_repair_timeout": bool,
+    "repair_timeout_min_us": int,
     "nak_retry_max_us": int,
     "nak_max_retries": int,
     "sender_timeout_ms": int,
