@@ -139,6 +139,13 @@ public:
         }
     }
 
+    /// The sender stream's repair round trip, as the library learned it.
+    void read_repair_timer(blip_channel_t* ch) {
+        if (r_.delivered == 0) return;
+        blip_channel_remote_stat(ch, node_, stream_, "srtt_us", &r_.srtt_us);
+        blip_channel_remote_stat(ch, node_, stream_, "repair_timeout_us", &r_.repair_timeout_us);
+    }
+
     void finish() {
         r_.lat = summarize(lat_);
         r_.lat_call = summarize(lat_call_);
@@ -291,6 +298,7 @@ void read_counters(blip_channel_t* ch, Report& r) {
     r.injected_drops = stat(ch, "injected_drops");
     r.kernel_drops = stat(ch, "kernel_drops");
     r.naks_sent = stat(ch, "naks_sent");
+    r.nak_retries = stat(ch, "nak_retries");
     r.naks_received = stat(ch, "naks_received");
     r.repairs_sent = stat(ch, "repairs_sent");
     r.repairs_received = stat(ch, "repairs_received");
@@ -331,6 +339,7 @@ int blip_receiver_role(const RunSpec& s, int index, RolePipes p) {
     r.hwm_kb = status_kb("VmHWM:");
     r.rss_early_kb = rss.at(r.first_ns + (r.last_ns - r.first_ns) / 4);
     read_counters(ch, r);
+    chk.read_repair_timer(ch);
     blip_context_destroy(ctx);  // joins the loop thread: the checker is ours alone now
     chk.finish();
     if (!stopped.empty()) set_error(r, stopped);

@@ -198,6 +198,9 @@ void collect_repair(Section& sec, const RunSpec& s, const RepResult& res, double
     put_counter(sec, "rx.injected_drops", "datagrams dropped by inject_loss", r.injected_drops);
     put_counter(sec, "rx.repairs_received", "repairs received", r.repairs_received);
     put_counter(sec, "rx.naks_sent", "NAKs sent", r.naks_sent);
+    put_counter(sec, "rx.nak_retries", "NAKs sent again (repair late or lost)", r.nak_retries);
+    put_counter(sec, "rx.srtt_us", "learned NAK-to-repair round trip, us", r.srtt_us);
+    put_counter(sec, "rx.repair_timeout_us", "learned wait for a repair, us", r.repair_timeout_us);
     put_counter(sec, "rx.kernel_drops", "receive-buffer drops, kernel", r.kernel_drops);
     put_counter(sec, "tx.flow_stalls", "sender: waits for a receiver (flow control)",
                 res.sender.flow_stalls);

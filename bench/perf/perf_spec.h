@@ -98,6 +98,9 @@ struct Report {
     std::uint64_t injected_drops = kUnknown;
     std::uint64_t kernel_drops = kUnknown;
     std::uint64_t naks_sent = kUnknown;
+    std::uint64_t nak_retries = kUnknown;        // NAKs sent again (a repair did not come)
+    std::uint64_t srtt_us = kUnknown;            // learned NAK-to-repair round trip
+    std::uint64_t repair_timeout_us = kUnknown;  // the wait for a repair it gives
     std::uint64_t naks_received = kUnknown;
     std::uint64_t repairs_sent = kUnknown;
     std::uint64_t repairs_received = kUnknown;
