@@ -131,6 +131,10 @@ void collect_rates(Section& sec, const RunSpec& s, const RepResult& res) {
                     sum_rx(res, &Report::naks_sent));
         put_counter(sec, "rx.repairs_received", "repairs received (all receivers)",
                     sum_rx(res, &Report::repairs_received));
+        put_counter(sec, "rx.nak_retries", "NAKs sent again (all receivers)",
+                    sum_rx(res, &Report::nak_retries));
+        put_counter(sec, "rx.repair_timeout_us", "receiver 1: learned wait for a repair, us",
+                    res.receivers.front().repair_timeout_us);
         put_counter(sec, "tx.repairs_sent", "sender: repairs sent", tx.repairs_sent);
         put_counter(sec, "tx.datagrams_sent", "sender: datagrams sent", tx.datagrams_sent);
         put_counter(sec, "tx.send_dropped", "sender: datagrams the socket refused (EAGAIN)",

@@ -354,8 +354,8 @@ typedef void (*blip_event_fn)(void* user, blip_channel_t* ch, const blip_event_i
  * | reorder_buffer_bytes | int >= 65507 | 33554432 | out-of-order bytes buffered per sender stream |
  * | nak_delay_min_us | int | 20 | shortest wait before a NAK |
  * | nak_backoff_us | int | 500 | random extra wait before a NAK (suppression window) |
- * | repair_timeout_us | int | 1000 | wait for a repair before NAKing again (doubles per retry); with adaptive_repair_timeout only until a round trip has been measured |
- * | adaptive_repair_timeout | bool | 1 | learn the wait for a repair from each sender's NAK-to-repair round trips (smoothed round trip + 4 deviations, Karn's rule), so a lost repair is NAKed again after about one round trip |
+ * | repair_timeout_us | int | 1000 | wait for a repair before NAKing again (doubles per retry); with adaptive_repair_timeout the longest first wait, and the one until a round trip has been measured (raise it for a path whose round trip is longer) |
+ * | adaptive_repair_timeout | bool | 1 | learn the wait for a repair from each sender's NAK-to-repair round trips (smoothed round trip + 4 deviations, Karn's rule, at most repair_timeout_us), so a lost repair is NAKed again after about one round trip |
  * | repair_timeout_min_us | int | 250 | the learned wait is never below this (nor below repair_timeout_us) |
  * | nak_retry_max_us | int | 100000 | longest wait between NAKs for one gap |
  * | nak_max_retries | int | 30 | NAKs per gap before it is reported lost |

@@ -66,18 +66,18 @@ struct ReceiverConfig {
     /// group the first NAK (seen by all) suppresses the others. A receiver that reports
     /// (send_status) and has heard no other receiver's report on the stream within
     /// sender_forget is alone: there is nothing to suppress, and it NAKs after nak_delay_min
-    /// or a quarter of the measured NAK-to-repair round trip, whichever is longer (the
-    /// allowance for reordering).
+    /// or a quarter of the smallest NAK-to-repair round trip measured, whichever is longer
+    /// (the allowance for reordering).
     Duration nak_delay_min = 20us;
     Duration nak_backoff = 500us;
     double nak_backoff_lambda = 6.0;
     /// After a NAK (ours or one seen), wait this long for the repair before NAKing again;
-    /// doubles per retry up to nak_retry_max. With adaptive_repair_timeout, only until the
-    /// first round trip has been measured.
+    /// doubles per retry up to nak_retry_max. With adaptive_repair_timeout, the longest first
+    /// wait (and the one until a round trip has been measured).
     Duration repair_timeout = 1ms;
     /// Learn the wait from the NAK-to-repair round trips of each sender stream (srtt + 4 *
-    /// rttvar, Karn's rule), never below min(repair_timeout_min, repair_timeout). The floor
-    /// keeps a second NAK clear of the sender's repair_holdoff.
+    /// rttvar, Karn's rule), within [min(repair_timeout_min, repair_timeout), repair_timeout].
+    /// The floor keeps a second NAK clear of the sender's repair_holdoff.
     bool adaptive_repair_timeout = true;
     Duration repair_timeout_min = 250us;
     Duration nak_retry_max = 100ms;

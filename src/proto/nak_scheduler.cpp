@@ -13,9 +13,9 @@ bool NakScheduler::suppression(Time now) const noexcept {
 }
 
 Duration NakScheduler::backoff(Time now) {
-    // Alone, the wait is only for reordering: a quarter of the round trip (as TCP's RACK
-    // allows), at least nak_delay_min.
-    if (!suppression(now)) return std::max(cfg_.nak_delay_min, timer_.smoothed_rtt() / 4);
+    // Alone, the wait is only for reordering: a quarter of the smallest round trip (as TCP's
+    // RACK allows; the smoothed one includes queueing), at least nak_delay_min.
+    if (!suppression(now)) return std::max(cfg_.nak_delay_min, timer_.min_rtt() / 4);
     double x = rng_.truncated_exponential(cfg_.nak_backoff_lambda);
     return cfg_.nak_delay_min +
            Duration(static_cast<std::int64_t>(x * static_cast<double>(cfg_.nak_backoff.count())));
@@ -162,7 +162,7 @@ void NakScheduler::poll(Time now, std::vector<wire::SeqRange>& nak,
             gave_up.push_back({first, g.end - first});
             erase(it);
         } else {
-            if (g.naks == 1) timer_.on_timeout();  // once per gap: its first wait was short
+            if (g.naks == 1) timer_.on_timeout(g.first_wait);  // its first wait was short
             g.phase = Phase::kBackoff;
             ++stats_.retries;
             set_deadline(it, now + backoff(now));

@@ -59,9 +59,16 @@ Timing run(const std::string& name, const proto::EndpointConfig& cfg, int receiv
     return t;
 }
 
-proto::EndpointConfig fixed_timeout() {
+proto::EndpointConfig fixed_timeout(Duration repair_timeout = 1ms) {
     proto::EndpointConfig cfg;
     cfg.receiver.adaptive_repair_timeout = false;
+    cfg.receiver.repair_timeout = repair_timeout;
+    return cfg;
+}
+
+proto::EndpointConfig learned_timeout(Duration repair_timeout = 1ms) {
+    proto::EndpointConfig cfg;
+    cfg.receiver.repair_timeout = repair_timeout;
     return cfg;
 }
 
@@ -77,15 +84,16 @@ double p99_us(const Report& r) {
     return double(m.repair_delay_percentile(99).count()) / 1000.0;
 }
 
-// A round trip of ~4 ms, four times the configured repair_timeout: with the fixed timeout
-// every gap is NAKed again before its repair can arrive (and repaired twice); the learned
-// timeout grows to the round trip after the first repairs and the retries stop.
-TEST(SimRepairTiming, TimeoutLearnsARoundTripLongerThanTheConfiguredOne) {
-    const Timing fixed = run("slow-path-fixed", fixed_timeout(), 1, 2ms, 0.02);
-    const Timing learned = run("slow-path-learned", proto::EndpointConfig{}, 1, 2ms, 0.02);
+// A ~4 ms round trip, for which the application configured a generous repair_timeout of
+// 20 ms: with the fixed timeout a lost repair is asked for again only after 20 ms; the learned
+// one waits about a round trip (srtt + 4 rttvar) and still does not NAK before the repair
+// could arrive.
+TEST(SimRepairTiming, TimeoutLearnsAPathsRoundTripBelowTheConfiguredOne) {
+    const Timing fixed = run("slow-path-fixed-20ms", fixed_timeout(20ms), 1, 2ms, 0.05);
+    const Timing learned = run("slow-path-learned", learned_timeout(20ms), 1, 2ms, 0.05);
     ASSERT_GT(learned.report.lost, 0u);
-    EXPECT_GT(fixed.retries_per_loss, 0.8) << "the fixed timeout should NAK every gap twice";
-    EXPECT_LT(learned.retries_per_loss, 0.2);
+    EXPECT_LT(p99_us(learned.report), 0.6 * p99_us(fixed.report));
+    EXPECT_LT(learned.retries_per_loss, 0.15) << "a NAK again before the repair could come";
     EXPECT_LT(learned.report.repairs_per_loss(), 1.2);
 }
 
@@ -94,7 +102,7 @@ TEST(SimRepairTiming, TimeoutLearnsARoundTripLongerThanTheConfiguredOne) {
 // what the tail of the repair delay is made of.
 TEST(SimRepairTiming, LostRepairIsNakedAgainAfterTheLearnedTimeout) {
     const Timing fixed = run("lost-repair-fixed", fixed_timeout(), 1, 50us, 0.05);
-    const Timing learned = run("lost-repair-learned", proto::EndpointConfig{}, 1, 50us, 0.05);
+    const Timing learned = run("lost-repair-learned", learned_timeout(), 1, 50us, 0.05);
     ASSERT_GT(learned.report.lost, 0u);
     EXPECT_LT(p99_us(learned.report), 0.8 * p99_us(fixed.report));
     EXPECT_LT(learned.retries_per_loss, 0.15) << "a short timeout must not NAK on time";
@@ -104,8 +112,8 @@ TEST(SimRepairTiming, LostRepairIsNakedAgainAfterTheLearnedTimeout) {
 // back-off of up to nak_backoff (500 us) that a group of receivers needs; with a second
 // receiver reporting, the back-off is back.
 TEST(SimRepairTiming, LoneReceiverSkipsTheSuppressionBackoff) {
-    const Timing alone = run("lone-receiver", proto::EndpointConfig{}, 1, 50us, 0.02);
-    const Timing pair = run("two-receivers", proto::EndpointConfig{}, 2, 50us, 0.02);
+    const Timing alone = run("lone-receiver", learned_timeout(), 1, 50us, 0.02);
+    const Timing pair = run("two-receivers", learned_timeout(), 2, 50us, 0.02);
     ASSERT_GT(alone.report.lost, 0u);
     const proto::ReceiverConfig defaults;
     const double backoff_us = double(defaults.nak_backoff.count()) / 1000.0;

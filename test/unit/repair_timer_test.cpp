@@ -21,6 +21,7 @@ TEST(RepairTimer, ConfiguredTimeoutUntilTheFirstSample) {
 
 TEST(RepairTimer, FirstSampleGivesThreeRoundTrips) {
     ReceiverConfig cfg;
+    cfg.repair_timeout = 10ms;
     RepairTimer t(cfg);
     t.sample(400us);  // srtt 400, rttvar 200: 400 + 4 * 200
     EXPECT_EQ(t.smoothed_rtt(), 400us);
@@ -29,6 +30,7 @@ TEST(RepairTimer, FirstSampleGivesThreeRoundTrips) {
 
 TEST(RepairTimer, FollowsTheAveragesOfRfc6298) {
     ReceiverConfig cfg;
+    cfg.repair_timeout = 10ms;
     cfg.repair_timeout_min = 1us;
     RepairTimer t(cfg);
     t.sample(800us);  // srtt 800, rttvar 400
@@ -57,20 +59,34 @@ TEST(RepairTimer, TheFloorIsNeverAboveTheConfiguredTimeout) {
     EXPECT_EQ(t.timeout(), 100us);
 }
 
-TEST(RepairTimer, SlowRoundTripsGrowItUpToNakRetryMax) {
+TEST(RepairTimer, SlowRoundTripsGrowItUpToRepairTimeout) {
     ReceiverConfig cfg;
-    cfg.nak_retry_max = 20ms;
+    cfg.repair_timeout = 20ms;
     RepairTimer t(cfg);
     for (int i = 0; i < 100; ++i) t.sample(4ms);
     EXPECT_EQ(t.smoothed_rtt(), 4ms);
     EXPECT_GE(t.timeout(), 4ms);
     EXPECT_LT(t.timeout(), 5ms);
+    // Queueing behind a full socket buffer: a long wait would hold the stream on every lost
+    // repair, so the configured timeout stays the ceiling.
     for (int i = 0; i < 100; ++i) t.sample(50ms);
+    EXPECT_GT(t.smoothed_rtt(), 49ms);
     EXPECT_EQ(t.timeout(), 20ms);
+}
+
+TEST(RepairTimer, TheSmallestRoundTripIsKept) {
+    ReceiverConfig cfg;
+    RepairTimer t(cfg);
+    EXPECT_EQ(t.min_rtt(), Duration::zero());
+    t.sample(300us);
+    t.sample(90us);
+    t.sample(5ms);
+    EXPECT_EQ(t.min_rtt(), 90us);
 }
 
 TEST(RepairTimer, AVariableRoundTripWidensTheMargin) {
     ReceiverConfig cfg;
+    cfg.repair_timeout = 10ms;
     cfg.repair_timeout_min = 1us;
     RepairTimer steady(cfg);
     RepairTimer jumpy(cfg);
@@ -103,16 +119,17 @@ TEST(RepairTimer, OffKeepsTheConfiguredTimeout) {
 TEST(RepairTimer, AnExpiredWaitDoublesItUntilTheNextSample) {
     ReceiverConfig cfg;
     cfg.repair_timeout = 1ms;
-    cfg.nak_retry_max = 5ms;
     RepairTimer t(cfg);
-    t.on_timeout();
-    EXPECT_EQ(t.timeout(), 2ms);
-    t.on_timeout();
-    EXPECT_EQ(t.timeout(), 4ms);
-    t.on_timeout();
-    EXPECT_EQ(t.timeout(), 5ms) << "at most nak_retry_max";
-    t.on_timeout();
-    EXPECT_EQ(t.timeout(), 5ms);
-    t.sample(400us);  // a round trip measured: back to the estimate
-    EXPECT_EQ(t.timeout(), 1200us);
+    for (int i = 0; i < 100; ++i) t.sample(50us);
+    ASSERT_EQ(t.timeout(), 250us);  // the floor
+    t.on_timeout(250us);
+    EXPECT_EQ(t.timeout(), 500us);
+    t.on_timeout(250us);  // another gap of the same burst, which waited the old timeout
+    EXPECT_EQ(t.timeout(), 500us) << "one burst of gaps doubles it once";
+    t.on_timeout(500us);
+    EXPECT_EQ(t.timeout(), 1ms);
+    t.on_timeout(1ms);
+    EXPECT_EQ(t.timeout(), 1ms) << "at most repair_timeout";
+    t.sample(50us);  // a round trip measured: back to the estimate
+    EXPECT_EQ(t.timeout(), 250us);
 }
