@@ -50,17 +50,10 @@ Sender::Sender(const SenderConfig& cfg, const StreamKey& key, Time start)
 Status Sender::submit(Time /*now*/, std::span<const std::uint8_t> data, std::uint64_t* mseq) {
     if (data.size() > cfg_.max_message_size) return Status::kMessageTooLarge;
     if (queue_.size() >= cfg_.queue_max_messages ||
-        queue_bytes_ + data.size() > cfg_.queue_max_bytes) {
+        queue_.bytes() + data.size() > cfg_.queue_max_bytes) {
         return Status::kWouldBlock;
     }
-    std::vector<std::uint8_t> buf;
-    if (!spare_.empty() && data.size() <= kSpareCapacity) {
-        buf = std::move(spare_.back());
-        spare_.pop_back();
-    }
-    buf.assign(data.begin(), data.end());
-    queue_.push_back(Pending{std::move(buf), 0});
-    queue_bytes_ += data.size();
+    queue_.push(data);
     if (mseq != nullptr) *mseq = next_mseq_;
     ++next_mseq_;
     ++stats_.messages_sent;
@@ -91,15 +84,6 @@ void Sender::flush(Time now, Output& out) {
     // Heartbeats only while idle: while data flows, data itself shows liveness and the
     // newest sequence, and a heartbeat then always falls on a message boundary.
     if (queue_.empty() && now >= next_heartbeat_) send_heartbeat(now, out);
-}
-
-void Sender::pop_front() {
-    std::vector<std::uint8_t> buf = std::move(queue_.front().data);
-    queue_bytes_ -= buf.size();
-    queue_.pop_front();
-    if (buf.capacity() <= kSpareCapacity && spare_.size() < kSpareBuffers) {
-        spare_.push_back(std::move(buf));
-    }
 }
 
 std::uint64_t Sender::applicable_flow_limit() const noexcept {
@@ -135,34 +119,37 @@ bool Sender::flow_blocked(Time now) {
 bool Sender::send_one_data(Time now, Output& out) {
     if (flow_blocked(now)) return false;
     const std::size_t capacity = cfg_.datagram_size - wire::kDataPrefixSize;
-    Pending& front = queue_.front();
+    const std::span<const std::uint8_t> front = queue_.front();
+    const std::size_t sent = queue_.front_sent();
     StoredDatagram d;
     d.mseq = next_mseq_ - queue_.size();  // mseq of the front message
     d.age_ms = age_ms(now);
     std::size_t consumed = 0;  // whole messages taken from the queue
-    if (front.sent > 0 || front.data.size() > batch_entry_limit()) {
-        const std::size_t remaining = front.data.size() - front.sent;
+    if (sent > 0 || front.size() > batch_entry_limit()) {
+        const std::size_t remaining = front.size() - sent;
         const std::size_t chunk = std::min(remaining, capacity - wire::kFragmentHeaderSize);
         if (!data_rate_.try_take(now, wire::kDataPrefixSize + wire::kFragmentHeaderSize + chunk)) {
             return false;
         }
         d.fragment = true;
-        d.messages_started = front.sent == 0 ? 1 : 0;
+        d.messages_started = sent == 0 ? 1 : 0;
         d.datagram = window_.take_buffer();
         d.datagram.resize(wire::kDataPrefixSize + wire::kFragmentHeaderSize + chunk);
         wire::ByteWriter w(std::span(d.datagram).subspan(wire::kDataPrefixSize));
-        w.u32(static_cast<std::uint32_t>(front.data.size()));
-        w.u32(static_cast<std::uint32_t>(front.sent));
-        w.bytes(std::span(front.data).subspan(front.sent, chunk));
-        front.sent += chunk;
-        if (front.sent == front.data.size()) consumed = 1;
+        w.u32(static_cast<std::uint32_t>(front.size()));
+        w.u32(static_cast<std::uint32_t>(sent));
+        w.bytes(front.subspan(sent, chunk));
+        queue_.set_front_sent(sent + chunk);
+        if (sent + chunk == front.size()) consumed = 1;
     } else {
         std::size_t bytes = wire::kBatchCountSize;
         std::size_t n = 0;
-        for (const Pending& p : queue_) {
-            if (p.sent != 0 || p.data.size() > batch_entry_limit() || n == 0xFFFF) break;
-            if (bytes + wire::kBatchEntryHeaderSize + p.data.size() > capacity) break;
-            bytes += wire::kBatchEntryHeaderSize + p.data.size();
+        // (A message partly sent as fragments is never batched; only the front can be one.)
+        for (std::size_t i = 0; i < queue_.size(); ++i) {
+            const std::size_t size = queue_.at(i).size();
+            if (size > batch_entry_limit() || n == 0xFFFF) break;
+            if (bytes + wire::kBatchEntryHeaderSize + size > capacity) break;
+            bytes += wire::kBatchEntryHeaderSize + size;
             ++n;
         }
         if (!data_rate_.try_take(now, wire::kDataPrefixSize + bytes)) return false;
@@ -172,13 +159,13 @@ bool Sender::send_one_data(Time now, Output& out) {
         wire::ByteWriter w(std::span(d.datagram).subspan(wire::kDataPrefixSize));
         w.u16(static_cast<std::uint16_t>(n));
         for (std::size_t i = 0; i < n; ++i) {
-            const auto& m = queue_[i].data;
+            const auto m = queue_.at(i);
             w.u16(static_cast<std::uint16_t>(m.size()));
             w.bytes(m);
         }
         consumed = n;
     }
-    for (std::size_t i = 0; i < consumed; ++i) pop_front();
+    for (std::size_t i = 0; i < consumed; ++i) queue_.pop_front();
     // Encoded once, in the buffer the window keeps: the original goes out from there.
     const std::uint64_t dseq = window_.next();
     wire::encode_data_prefix(d.datagram, data_header(d.fragment, false), dseq, d.mseq,

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "proto/config.h"
+#include "proto/message_queue.h"
 #include "proto/output.h"
 #include "proto/send_window.h"
 #include "proto/status.h"
@@ -64,7 +65,7 @@ public:
     [[nodiscard]] std::uint64_t next_mseq() const noexcept { return next_mseq_; }
     [[nodiscard]] std::uint64_t next_dseq() const noexcept { return window_.next(); }
     [[nodiscard]] std::uint64_t trail() const noexcept { return window_.trail(); }
-    [[nodiscard]] std::size_t queued_bytes() const noexcept { return queue_bytes_; }
+    [[nodiscard]] std::size_t queued_bytes() const noexcept { return queue_.bytes(); }
     [[nodiscard]] std::size_t queued_messages() const noexcept { return queue_.size(); }
     [[nodiscard]] const SendWindow& window() const noexcept { return window_; }
     /// Receivers whose reports hold this stream back (see on_status).
@@ -79,11 +80,6 @@ public:
     [[nodiscard]] static std::uint64_t data_burst(const SenderConfig& cfg) noexcept;
 
 private:
-    struct Pending {
-        std::vector<std::uint8_t> data;
-        std::size_t sent = 0;  // bytes already sent as fragments
-    };
-
     struct FlowReceiver {
         std::uint64_t node = 0;
         std::uint64_t session = 0;
@@ -108,7 +104,6 @@ private:
     void send_flow_probe(Time now, Output& out);
     /// When the earliest receiver holding us back times out.
     [[nodiscard]] Time flow_expiry() const;
-    void pop_front();
     void send_repairs(Time now, Output& out);
     void send_unavailable(Time now, Output& out);
     void send_heartbeat(Time now, Output& out);
@@ -127,13 +122,7 @@ private:
     SendWindow window_;
     TokenBucket data_rate_;
     TokenBucket repair_rate_;
-    std::deque<Pending> queue_;
-    std::size_t queue_bytes_ = 0;
-    // Buffers of sent messages, reused by submit() (no malloc per message). Bounded: at most
-    // kSpareBuffers, each of at most kSpareCapacity bytes.
-    std::vector<std::vector<std::uint8_t>> spare_;
-    static constexpr std::size_t kSpareBuffers = 1024;
-    static constexpr std::size_t kSpareCapacity = 2048;
+    MessageQueue queue_;
     std::uint64_t next_mseq_ = 0;
     std::vector<FlowReceiver> flow_;  // few, scanned linearly; changes only on reports
     std::uint64_t flow_limit_ = kNoFlowLimit;
