@@ -580,3 +580,31 @@ TEST(FlowLoop, SmallReorderBufferStillReportsAsTheDataIsRead) {
 
 // ---- the endpoint ----------------------------------------------------------------------
 }  // namespace
+
+// The reports of other receivers are how a receiver knows it is not alone: alone, a gap is
+// NAKed after nak_delay_min; its own report (looped back) changes nothing; another receiver's
+// report brings back the random suppression back-off.
+TEST(FlowReceiver, PeersAreKnownByTheirReportsNotByOurOwn) {
+    const auto data = make_stream(8);
+    auto status_from = [](ReporterId who) {
+        wire::StatusReport st;
+        st.receiver_node = who.node;
+        st.receiver_session = who.session;
+        st.position = 1;
+        st.limit = 100;
+        return st;
+    };
+    for (const bool peer : {false, true}) {
+        Rx r;
+        Time now = kT0;
+        r.feed(now, data[0]);
+        now += 10ms;  // past repair_timeout: the peers' first reports would be in
+        r.rx.on_status_seen(now, status_from(kMe));
+        if (peer) r.rx.on_status_seen(now, status_from(ReporterId{0xFEED, 1}));
+        r.feed(now, data[2]);  // datagram 1 is missing
+        r.poll(now + r.cfg.nak_delay_min);
+        EXPECT_EQ(r.naks, peer ? 0u : 1u) << (peer ? "with a peer" : "alone");
+        r.poll(now + r.cfg.nak_delay_min + r.cfg.nak_backoff);
+        EXPECT_EQ(r.naks, 1u) << "the back-off ends by nak_delay_min + nak_backoff";
+    }
+}
