@@ -11,6 +11,18 @@ using blip::proto::ReceiverConfig;
 using blip::proto::RepairTimer;
 using namespace std::chrono_literals;  // NOLINT(google-build-using-namespace)
 
+namespace {
+
+// A floor and a ceiling out of the way of the averages under test.
+ReceiverConfig unclamped() {
+    ReceiverConfig cfg;
+    cfg.repair_timeout = 10ms;
+    cfg.repair_timeout_min = 1us;
+    return cfg;
+}
+
+}  // namespace
+
 TEST(RepairTimer, ConfiguredTimeoutUntilTheFirstSample) {
     ReceiverConfig cfg;
     cfg.repair_timeout = 3ms;
@@ -29,9 +41,7 @@ TEST(RepairTimer, FirstSampleGivesThreeRoundTrips) {
 }
 
 TEST(RepairTimer, FollowsTheAveragesOfRfc6298) {
-    ReceiverConfig cfg;
-    cfg.repair_timeout = 10ms;
-    cfg.repair_timeout_min = 1us;
+    ReceiverConfig cfg = unclamped();
     RepairTimer t(cfg);
     t.sample(800us);  // srtt 800, rttvar 400
     t.sample(400us);  // rttvar = (3 * 400 + 400) / 4 = 400; srtt = (7 * 800 + 400) / 8 = 750
@@ -85,9 +95,7 @@ TEST(RepairTimer, TheSmallestRoundTripIsKept) {
 }
 
 TEST(RepairTimer, AVariableRoundTripWidensTheMargin) {
-    ReceiverConfig cfg;
-    cfg.repair_timeout = 10ms;
-    cfg.repair_timeout_min = 1us;
+    ReceiverConfig cfg = unclamped();
     RepairTimer steady(cfg);
     RepairTimer jumpy(cfg);
     for (int i = 0; i < 200; ++i) {
