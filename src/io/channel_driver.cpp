@@ -60,6 +60,12 @@ void add(proto::SenderStats& a, const proto::SenderStats& b) noexcept {
     a.flow_probes += b.flow_probes;
 }
 
+void add(proto::NakSchedulerStats& a, const proto::NakSchedulerStats& b) noexcept {
+    a.naks_suppressed += b.naks_suppressed;
+    a.retries += b.retries;
+    a.rtt_samples += b.rtt_samples;
+}
+
 void add(proto::ReceiverStats& a, const proto::ReceiverStats& b) noexcept {
     a.datagrams += b.datagrams;
     a.repairs += b.repairs;
@@ -493,9 +499,7 @@ DriverStats ChannelDriver::stats() const {
         }
         endpoint_->for_each_receiver([&](const proto::Receiver& r, bool /*inactive*/) {
             add(s.receivers, r.stats());
-            s.naks.naks_suppressed += r.nak_stats().naks_suppressed;
-            s.naks.retries += r.nak_stats().retries;
-            s.naks.rtt_samples += r.nak_stats().rtt_samples;
+            add(s.naks, r.nak_stats());
             ++s.remote_senders;
         });
     }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "proto/stream_header.h"
 #include "wire/codec.h"
 
 namespace blip::proto {
@@ -205,7 +206,7 @@ void Receiver::maybe_report(Time now, Output& out) {
         std::max<std::uint64_t>(1, std::min(cfg_.status_credit, reorder_credit_) / 4);
     const bool moved = reported_ && limit >= reported_limit_ && limit - reported_limit_ >= step;
     if (!moved && now < status_deadline()) return;
-    const wire::Header h = sender_header(wire::PacketType::kStatus);
+    const wire::Header h = stream_header(key_, wire::PacketType::kStatus);
     wire::StatusReport st;
     st.receiver_node = self_.node;
     st.receiver_session = self_.session;
@@ -219,15 +220,6 @@ void Receiver::maybe_report(Time now, Output& out) {
     report_now_ = false;
     reported_limit_ = limit;
     reported_at_ = now;
-}
-
-wire::Header Receiver::sender_header(wire::PacketType type) const noexcept {
-    wire::Header h;
-    h.type = type;
-    h.node = key_.node;
-    h.session = key_.session;
-    h.stream = key_.stream;
-    return h;
 }
 
 Time Receiver::next_deadline() const noexcept {
@@ -266,7 +258,7 @@ void Receiver::send_naks(std::vector<wire::SeqRange>& ranges, Output& out) {
         wire::append_wire_ranges(r, wire_ranges);
         stats_.nak_datagrams += r.count;
     }
-    const wire::Header h = sender_header(wire::PacketType::kNak);
+    const wire::Header h = stream_header(key_, wire::PacketType::kNak);
     const std::size_t per_packet = wire::max_nak_ranges(datagram_size_);
     for (std::size_t i = 0; i < wire_ranges.size(); i += per_packet) {
         const std::size_t n = std::min(per_packet, wire_ranges.size() - i);

@@ -111,8 +111,6 @@ private:
     void reject_through(std::uint64_t last_mseq, Output& out);
     void deliver(std::uint64_t mseq, std::span<const std::uint8_t> data, Output& out);
     void send_naks(std::vector<wire::SeqRange>& ranges, Output& out);
-    /// A header naming the sender stream this receiver tracks (NAK and STATUS are about it).
-    [[nodiscard]] wire::Header sender_header(wire::PacketType type) const noexcept;
     /// Sends a STATUS if one is due (see status_deadline()).
     void maybe_report(Time now, Output& out);
     /// When a STATUS is due without the limit having moved (first report, probe, keepalive).

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <span>
 
+#include "proto/stream_header.h"
 #include "wire/bytes.h"
 #include "wire/codec.h"
 
@@ -116,6 +117,13 @@ bool Sender::flow_blocked(Time now) {
     return true;
 }
 
+wire::ByteWriter Sender::start_body(StoredDatagram& d, std::size_t body_size) {
+    // In a buffer the window gave back, sized for the prefix (encoded last) and the body.
+    d.datagram = window_.take_buffer();
+    d.datagram.resize(wire::kDataPrefixSize + body_size);
+    return wire::ByteWriter(std::span(d.datagram).subspan(wire::kDataPrefixSize));
+}
+
 bool Sender::send_one_data(Time now, Output& out) {
     if (flow_blocked(now)) return false;
     const std::size_t capacity = cfg_.datagram_size - wire::kDataPrefixSize;
@@ -133,9 +141,7 @@ bool Sender::send_one_data(Time now, Output& out) {
         }
         d.fragment = true;
         d.messages_started = sent == 0 ? 1 : 0;
-        d.datagram = window_.take_buffer();
-        d.datagram.resize(wire::kDataPrefixSize + wire::kFragmentHeaderSize + chunk);
-        wire::ByteWriter w(std::span(d.datagram).subspan(wire::kDataPrefixSize));
+        wire::ByteWriter w = start_body(d, wire::kFragmentHeaderSize + chunk);
         w.u32(static_cast<std::uint32_t>(front.size()));
         w.u32(static_cast<std::uint32_t>(sent));
         w.bytes(front.subspan(sent, chunk));
@@ -154,9 +160,7 @@ bool Sender::send_one_data(Time now, Output& out) {
         }
         if (!data_rate_.try_take(now, wire::kDataPrefixSize + bytes)) return false;
         d.messages_started = static_cast<std::uint32_t>(n);
-        d.datagram = window_.take_buffer();
-        d.datagram.resize(wire::kDataPrefixSize + bytes);
-        wire::ByteWriter w(std::span(d.datagram).subspan(wire::kDataPrefixSize));
+        wire::ByteWriter w = start_body(d, bytes);
         w.u16(static_cast<std::uint16_t>(n));
         for (std::size_t i = 0; i < n; ++i) {
             const auto m = queue_.at(i);
@@ -176,20 +180,10 @@ bool Sender::send_one_data(Time now, Output& out) {
     return true;
 }
 
-wire::Header Sender::header(wire::PacketType type, std::uint8_t flags) const noexcept {
-    wire::Header h;
-    h.type = type;
-    h.flags = flags;
-    h.node = key_.node;
-    h.session = key_.session;
-    h.stream = key_.stream;
-    return h;
-}
-
 wire::Header Sender::data_header(bool fragment, bool repair) const noexcept {
-    return header(wire::PacketType::kData,
-                  static_cast<std::uint8_t>((fragment ? wire::kFlagFragment : 0) |
-                                            (repair ? wire::kFlagRepair : 0)));
+    return stream_header(key_, wire::PacketType::kData,
+                         static_cast<std::uint8_t>((fragment ? wire::kFlagFragment : 0) |
+                                                   (repair ? wire::kFlagRepair : 0)));
 }
 
 void Sender::transmit_repair(Output& out, const StoredDatagram& d, std::uint64_t dseq) {
@@ -304,23 +298,22 @@ void Sender::recompute_flow_limit() {
     for (const FlowReceiver& r : flow_) flow_limit_ = std::min(flow_limit_, r.limit);
 }
 
-Time Sender::flow_expiry() const {
+Time Sender::holds_until(const FlowReceiver& r) const noexcept {
+    if (r.limit > window_.next()) return kNever;  // not holding us back
     // Silence counts from the later of its last report and the start of the wait: a receiver
     // has nothing to report while nothing is sent, so idle silence proves nothing.
+    return std::max(r.last_heard, flow_wait_start_) + cfg_.flow_timeout;
+}
+
+Time Sender::flow_expiry() const {
     Time t = kNever;
-    for (const FlowReceiver& r : flow_) {
-        if (r.limit > window_.next()) continue;  // not holding us back
-        t = std::min(t, std::max(r.last_heard, flow_wait_start_) + cfg_.flow_timeout);
-    }
+    for (const FlowReceiver& r : flow_) t = std::min(t, holds_until(r));
     return t;
 }
 
 void Sender::expire_flow_receivers(Time now) {
     const std::size_t before = flow_.size();
-    std::erase_if(flow_, [&](const FlowReceiver& r) {
-        return r.limit <= window_.next() &&
-               now >= std::max(r.last_heard, flow_wait_start_) + cfg_.flow_timeout;
-    });
+    std::erase_if(flow_, [&](const FlowReceiver& r) { return now >= holds_until(r); });
     if (flow_.size() == before) return;
     stats_.flow_timeouts += before - flow_.size();
     recompute_flow_limit();
@@ -345,7 +338,7 @@ void Sender::send_unavailable(Time now, Output& out) {
     std::sort(gone_.begin(), gone_.end(),
               [](const wire::SeqRange& a, const wire::SeqRange& b) { return a.first < b.first; });
     const std::size_t per_packet = wire::max_unavailable_ranges(cfg_.datagram_size);
-    const wire::Header h = header(wire::PacketType::kUnavailable);
+    const wire::Header h = stream_header(key_, wire::PacketType::kUnavailable);
     // Split ranges longer than the 32-bit wire count.
     std::vector<wire::SeqRange> ranges;
     for (const wire::SeqRange& g : gone_) wire::append_wire_ranges(g, ranges);
@@ -368,7 +361,7 @@ void Sender::send_unavailable(Time now, Output& out) {
 }
 
 void Sender::send_heartbeat(Time now, Output& out) {
-    const wire::Header h = header(wire::PacketType::kHeartbeat);
+    const wire::Header h = stream_header(key_, wire::PacketType::kHeartbeat);
     wire::Heartbeat hb;
     hb.trail = window_.trail();
     hb.next_dseq = window_.next();

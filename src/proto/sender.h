@@ -17,6 +17,7 @@
 #include "proto/status.h"
 #include "proto/time.h"
 #include "proto/token_bucket.h"
+#include "wire/bytes.h"
 #include "wire/packet.h"
 
 namespace blip::proto {
@@ -88,6 +89,9 @@ private:
     };
 
     bool send_one_data(Time now, Output& out);
+    /// Gives `d` a buffer for a DATA datagram whose body is `body_size` bytes; returns a
+    /// writer positioned at the body.
+    wire::ByteWriter start_body(StoredDatagram& d, std::size_t body_size);
     /// True (and notes when the wait began) if flow control holds new data back now.
     bool flow_blocked(Time now);
     /// Drops receivers that held us back and stayed silent for flow_timeout.
@@ -104,14 +108,14 @@ private:
     void send_flow_probe(Time now, Output& out);
     /// When the earliest receiver holding us back times out.
     [[nodiscard]] Time flow_expiry() const;
+    /// When `r` stops holding us back by its silence; kNever if it does not hold us back.
+    [[nodiscard]] Time holds_until(const FlowReceiver& r) const noexcept;
     void send_repairs(Time now, Output& out);
     void send_unavailable(Time now, Output& out);
     void send_heartbeat(Time now, Output& out);
     void note_gone(std::uint64_t first, std::uint64_t end);
     /// Sends a stored datagram again, flagged as a repair and with the current trail.
     void transmit_repair(Output& out, const StoredDatagram& d, std::uint64_t dseq);
-    /// The common header of a packet of this stream.
-    [[nodiscard]] wire::Header header(wire::PacketType type, std::uint8_t flags = 0) const noexcept;
     [[nodiscard]] wire::Header data_header(bool fragment, bool repair) const noexcept;
     [[nodiscard]] std::uint32_t age_ms(Time now) const noexcept { return to_ms_u32(now - start_); }
     [[nodiscard]] std::size_t batch_entry_limit() const noexcept;
