@@ -59,6 +59,7 @@ RunSpec base_spec(const Options& o, Kind kind) {
     s.rx_sets = o.rx_sets;
     s.pull = o.pull;
     s.batch = o.batch;
+    s.gso = o.gso;
     s.stall_ms = o.stall_ms;
     return s;
 }
@@ -105,6 +106,7 @@ std::vector<std::pair<std::string, std::string>> describe(const RunSpec& s, int 
     add("reps", std::to_string(reps));
     if (s.kind == Kind::kRaw) {
         add("batch", std::to_string(s.batch));
+        if (s.gso) add("gso", "on");
     } else {
         add("receivers", std::to_string(s.kind == Kind::kPingPong ? 1 : s.receivers));
         add("loss", pct_text(s.loss));

@@ -61,6 +61,7 @@ constexpr const char* kHelp =
     "  --rcvbuf B         SO_RCVBUF for Blip (recv_buffer) and raw (default 4194304)\n"
     "  --sndbuf B         SO_SNDBUF for Blip (send_buffer) and raw (default: kernel's)\n"
     "  --batch N          raw: datagrams per sendmmsg/recvmmsg (default 32)\n"
+    "  --gso              raw: send with UDP GSO (UDP_SEGMENT), receive with UDP_GRO\n"
     "  --set NAME=VALUE   any Blip option for sender and receivers (repeatable)\n"
     "  --tx-set, --rx-set NAME=VALUE   the same, for the sender or the receivers only\n"
     "  --interface ADDR   IPv4 address of the interface (default 127.0.0.1)\n"
@@ -210,6 +211,8 @@ Options parse_options(int argc, char** argv) {
             o.send_buffer = static_cast<std::int64_t>(to_u64("--sndbuf", v, 0, 1ULL << 31));
         } else if (c.option("--batch", &v)) {
             o.batch = static_cast<int>(to_u64("--batch", v, 1, 1024));
+        } else if (c.flag("--gso")) {
+            o.gso = true;
         } else if (c.option("--set", &v)) {
             o.tx_sets.push_back(name_value("--set", v));
             o.rx_sets.push_back(name_value("--set", v));

@@ -41,6 +41,7 @@ struct Options {
     std::vector<std::pair<std::string, std::string>> tx_sets;
     std::vector<std::pair<std::string, std::string>> rx_sets;
     int batch = 32;
+    bool gso = false;
     std::optional<int> timeout_s;
     int stall_ms = 10000;
 };

@@ -4,6 +4,7 @@
 // IPv4 only; POSIX sockets, no Blip.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -24,6 +25,10 @@ namespace perf {
 namespace {
 
 constexpr std::uint64_t kIdleEndNs = 300'000'000;  // once the total is known: idle this long
+// The most datagrams one UDP GSO send may carry on every kernel since 4.18 (UDP_MAX_SEGMENTS;
+// 128 from 6.9 on), and the most bytes (a UDP datagram's limit).
+constexpr std::size_t kGsoMaxSegments = 64;
+constexpr std::size_t kGsoMaxBytes = 65507;
 
 void fail(Report& r, const std::string& what) {
     if (r.error[0] == '\0') {
@@ -71,6 +76,8 @@ int raw_receiver_role(const RunSpec& s, int /*index*/, RolePipes p) {
         fail(r, "SO_RCVBUF");
     } else if (!set_int(fd, SOL_SOCKET, SO_RXQ_OVFL, 1)) {
         fail(r, "SO_RXQ_OVFL");
+    } else if (s.gso && !set_int(fd, IPPROTO_UDP, UDP_GRO, 1)) {
+        fail(r, "UDP_GRO");
     } else if (bind(fd, reinterpret_cast<const sockaddr*>(&bind_to), sizeof bind_to) != 0) {
         fail(r, "bind");
     } else if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) != 0) {
@@ -93,7 +100,9 @@ int raw_receiver_role(const RunSpec& s, int /*index*/, RolePipes p) {
     std::vector<std::uint8_t> bufs(slot * batch);
     std::vector<iovec> iov(batch);
     std::vector<mmsghdr> msgs(batch);
-    std::vector<std::uint8_t> cmsg_space(batch * CMSG_SPACE(sizeof(std::uint32_t)));
+    // Room for SO_RXQ_OVFL and UDP_GRO.
+    const std::size_t cmsg_len = 2 * CMSG_SPACE(sizeof(std::uint32_t));
+    std::vector<std::uint8_t> cmsg_space(batch * cmsg_len);
     Control ctl(p.control_fd);
     std::uint64_t next = 0;
     std::uint64_t received = 0;
@@ -112,9 +121,8 @@ int raw_receiver_role(const RunSpec& s, int /*index*/, RolePipes p) {
                 msgs[i] = {};
                 msgs[i].msg_hdr.msg_iov = &iov[i];
                 msgs[i].msg_hdr.msg_iovlen = 1;
-                msgs[i].msg_hdr.msg_control =
-                    cmsg_space.data() + i * CMSG_SPACE(sizeof(std::uint32_t));
-                msgs[i].msg_hdr.msg_controllen = CMSG_SPACE(sizeof(std::uint32_t));
+                msgs[i].msg_hdr.msg_control = cmsg_space.data() + i * cmsg_len;
+                msgs[i].msg_hdr.msg_controllen = cmsg_len;
             }
             const int n =
                 recvmmsg(fd, msgs.data(), static_cast<unsigned>(batch), MSG_DONTWAIT, nullptr);
@@ -127,34 +135,43 @@ int raw_receiver_role(const RunSpec& s, int /*index*/, RolePipes p) {
             r.last_ns = now;
             last_progress = now;
             for (int k = 0; k < n; ++k) {
-                const auto* d = bufs.data() + static_cast<std::size_t>(k) * slot;
-                const std::size_t len = msgs[static_cast<std::size_t>(k)].msg_len;
+                const auto* read = bufs.data() + static_cast<std::size_t>(k) * slot;
+                const std::size_t read_len = msgs[static_cast<std::size_t>(k)].msg_len;
+                std::size_t segment = read_len;  // UDP_GRO: a run of datagrams of this size
                 msghdr& h = msgs[static_cast<std::size_t>(k)].msg_hdr;
                 for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
                     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
                         std::uint32_t drops = 0;
                         std::memcpy(&drops, CMSG_DATA(c), sizeof drops);
                         r.kernel_drops = drops;  // cumulative for the socket
+                    } else if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) {
+                        int size = 0;
+                        std::memcpy(&size, CMSG_DATA(c), sizeof size);
+                        if (size > 0) segment = static_cast<std::size_t>(size);
                     }
                 }
-                ++received;
-                if (len < kHeaderBytes) {
-                    ++r.bad;
-                    continue;
+                for (std::size_t off = 0; off < read_len; off += segment) {
+                    const auto* d = read + off;
+                    const std::size_t len = std::min(segment, read_len - off);
+                    ++received;
+                    if (len < kHeaderBytes) {
+                        ++r.bad;
+                        continue;
+                    }
+                    const std::uint64_t seq = get_u64(d);
+                    if (len != s.size || !pat.check(d, len, seq)) {
+                        ++r.bad;
+                        continue;
+                    }
+                    if (seq < next) {
+                        ++r.reordered;
+                    } else {
+                        next = seq + 1;
+                    }
+                    ++r.delivered;
+                    r.delivered_bytes += len;
+                    if ((flags_of(d) & kFlagLast) != 0) seen_last = true;
                 }
-                const std::uint64_t seq = get_u64(d);
-                if (len != s.size || !pat.check(d, len, seq)) {
-                    ++r.bad;
-                    continue;
-                }
-                if (seq < next) {
-                    ++r.reordered;
-                } else {
-                    next = seq + 1;
-                }
-                ++r.delivered;
-                r.delivered_bytes += len;
-                if ((flags_of(d) & kFlagLast) != 0) seen_last = true;
             }
             if (static_cast<std::size_t>(n) < batch) break;
         }
@@ -230,6 +247,8 @@ int raw_sender_role(const RunSpec& s, RolePipes p) {
     std::vector<std::uint8_t> bufs(s.size * batch);
     std::vector<iovec> iov(batch);
     std::vector<mmsghdr> msgs(batch);
+    std::vector<std::uint8_t> gso_cmsg(batch * CMSG_SPACE(sizeof(std::uint16_t)));
+    std::vector<std::size_t> gso_count(batch);
     std::vector<std::uint64_t> lag;
     const bool paced = s.rate > 0;
     const double period_ns = paced ? 1e9 / s.rate : 0;
@@ -264,8 +283,33 @@ int raw_sender_role(const RunSpec& s, RolePipes p) {
             msgs[n].msg_hdr.msg_iov = &iov[n];
             msgs[n].msg_hdr.msg_iovlen = 1;
         }
-        for (std::size_t done = 0; done < n;) {
-            const int k = sendmmsg(fd, msgs.data() + done, static_cast<unsigned>(n - done), 0);
+        // GSO: runs of up to kGsoMaxSegments datagrams, each one message with UDP_SEGMENT
+        // (the datagrams are back to back in bufs, so a run is one iovec).
+        std::size_t m = n;
+        if (s.gso) {
+            const std::size_t per = std::max<std::size_t>(
+                1, std::min(kGsoMaxSegments, kGsoMaxBytes / std::max<std::size_t>(s.size, 1)));
+            m = 0;
+            for (std::size_t first = 0; first < n; first += per, ++m) {
+                const std::size_t count = std::min(per, n - first);
+                iov[m] = {bufs.data() + first * s.size, count * s.size};
+                msgs[m] = {};
+                msgs[m].msg_hdr.msg_iov = &iov[m];
+                msgs[m].msg_hdr.msg_iovlen = 1;
+                auto* cm = gso_cmsg.data() + m * CMSG_SPACE(sizeof(std::uint16_t));
+                msgs[m].msg_hdr.msg_control = cm;
+                msgs[m].msg_hdr.msg_controllen = CMSG_SPACE(sizeof(std::uint16_t));
+                cmsghdr* c = CMSG_FIRSTHDR(&msgs[m].msg_hdr);
+                c->cmsg_level = SOL_UDP;
+                c->cmsg_type = UDP_SEGMENT;
+                c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+                const auto seg = static_cast<std::uint16_t>(s.size);
+                std::memcpy(CMSG_DATA(c), &seg, sizeof seg);
+                gso_count[m] = count;
+            }
+        }
+        for (std::size_t done = 0; done < m;) {
+            const int k = sendmmsg(fd, msgs.data() + done, static_cast<unsigned>(m - done), 0);
             if (k < 0) {
                 if (errno == EINTR) continue;
                 if (errno == ENOBUFS || errno == EAGAIN) {
@@ -276,9 +320,12 @@ int raw_sender_role(const RunSpec& s, RolePipes p) {
                 last = true;
                 break;
             }
+            for (std::size_t j = done; j < done + static_cast<std::size_t>(k); ++j) {
+                const std::size_t datagrams = s.gso ? gso_count[j] : 1;
+                r.sent += datagrams;
+                r.sent_bytes += datagrams * s.size;
+            }
             done += static_cast<std::size_t>(k);
-            r.sent += static_cast<std::uint64_t>(k);
-            r.sent_bytes += static_cast<std::uint64_t>(k) * s.size;
         }
         if ((i & 1023) < batch) ctl.poll(0);
     }

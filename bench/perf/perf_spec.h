@@ -50,6 +50,9 @@ struct RunSpec {
     std::uint64_t delayed_threshold_ns = 0;  // latency above this counts as "delayed" (0: off)
     // Raw.
     int batch = 32;  // datagrams per sendmmsg/recvmmsg
+    // UDP GSO on send (UDP_SEGMENT: one sendmsg carries up to kGsoMaxSegments datagrams) and GRO
+    // on receive (UDP_GRO: the kernel hands back such a run whole).
+    bool gso = false;
     // Limits.
     int stall_ms = 10000;  // a receiver with no progress for this long gives up
 };
