@@ -47,6 +47,7 @@ var optionTypes = map[string]OptionType{
 	"interface":               OptionString,
 	"ttl":                     OptionInt,
 	"loopback":                OptionBool,
+	"segmentation_offload":    OptionBool,
 	"reuse_port":              OptionBool,
 	"recv_buffer":             OptionInt,
 	"send_buffer":             OptionInt,

@@ -332,6 +332,7 @@ typedef void (*blip_event_fn)(void* user, blip_channel_t* ch, const blip_event_i
  * | ttl | int 0..255 | 1 | IPv4 TTL / IPv6 hop limit (1 = this link only) |
  * | loopback | bool | 1 | other processes on this host hear our datagrams |
  * | reuse_port | bool | 1 | several processes may bind the same group and port |
+ * | segmentation_offload | bool | 1 | Linux UDP GSO/GRO: a run of equal-sized datagrams goes to the kernel in one call (UDP_SEGMENT) and is cut into the same datagrams on the wire; a run from a sender on this host is read back whole (UDP_GRO) and split here. Falls back to one datagram per call by itself if the kernel or device refuses; 0 = never |
  * | recv_buffer | int bytes | 0 | SO_RCVBUF request (0 = kernel default); a clamped request gives a #BLIP_EVENT_WARNING |
  * | send_buffer | int bytes | 0 | SO_SNDBUF request (0 = kernel default); idem |
  * | datagram_size | int 128..65000 | 1400 | largest UDP payload sent |

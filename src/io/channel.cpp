@@ -137,6 +137,7 @@ int Channel::open(EventLoop& loop, const ChannelConfig& cfg, Callback cb,
     o.udp.ttl = cfg.ttl;
     o.udp.loopback = cfg.loopback;
     o.udp.reuse_port = cfg.reuse_port;
+    o.udp.segmentation_offload = cfg.segmentation_offload;
     o.udp.recv_buffer = cfg.recv_buffer;
     o.udp.send_buffer = cfg.send_buffer;
     o.endpoint = cfg.endpoint;

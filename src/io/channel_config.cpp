@@ -99,6 +99,7 @@ const Option kOptions[] = {
     INT_OPT("ttl", 0, 255, c.ttl = static_cast<int>(p.u)),
     BOOL_OPT("loopback", c.loopback = p.b),
     BOOL_OPT("reuse_port", c.reuse_port = p.b),
+    BOOL_OPT("segmentation_offload", c.segmentation_offload = p.b),
     INT_OPT("recv_buffer", 0, kIntMax / 2, c.recv_buffer = static_cast<int>(p.u)),
     INT_OPT("send_buffer", 0, kIntMax / 2, c.send_buffer = static_cast<int>(p.u)),
     INT_OPT("datagram_size", 128, 65000, c.endpoint.sender.datagram_size = p.u),

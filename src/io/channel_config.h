@@ -19,7 +19,8 @@ struct ChannelConfig {
     int ttl = 1;
     bool loopback = true;
     bool reuse_port = true;
-    int recv_buffer = 0;  ///< 0 = kernel default
+    bool segmentation_offload = true;  // UdpOptions::segmentation_offload
+    int recv_buffer = 0;               ///< 0 = kernel default
     int send_buffer = 0;
     std::uint32_t stream = 0;  ///< the stream blip_channel_send() uses
     std::size_t receive_queue_messages = 65536;

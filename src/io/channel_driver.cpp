@@ -312,9 +312,8 @@ bool ChannelDriver::flush_inline() {
     hand_over_locked(now);
     bool done = true;
     if (!pending_ends_.empty()) {
-        const int sent = socket_.send_direct(pending_out_, pending_ends_);
+        const int sent = socket_.send_direct(pending_out_, pending_ends_, &direct_);
         const std::size_t n = sent > 0 ? static_cast<std::size_t>(sent) : 0;
-        direct_sent_ += n;
         if (n == pending_ends_.size()) {
             pending_out_.clear();
             pending_ends_.clear();
@@ -372,13 +371,17 @@ void ChannelDriver::inspect(const std::function<void(const proto::Endpoint&)>& f
 std::optional<std::uint64_t> ChannelDriver::kernel_drops() const {
     const std::optional<std::uint64_t> drops = socket_.kernel_drops();
     if (!drops || !socket_.drops_own()) return drops;
-    // The kernel counts the datagrams our own filter drops (each one we sent, looped back) as
-    // receive drops too; they are not losses. One still on its way back is not counted yet,
-    // so the difference is clamped (it may read a few low for a moment, never high).
+    // The kernel counts the packets our own filter drops (each one we sent, looped back) as
+    // receive drops too; they are not losses. A run sent with segmentation offload comes back
+    // as one packet if the socket takes runs whole, else cut into its datagrams. One still on
+    // its way back is not counted yet, so the difference is clamped (it may read a few low for
+    // a moment, never high).
     std::uint64_t own = 0;
     {
         std::lock_guard<std::mutex> lock(mu_);
-        own = socket_.stats().datagrams_sent + direct_sent_;
+        const UdpStats sent = socket_.stats();
+        own = socket_.receives_runs() ? sent.packets_sent + direct_.packets_sent
+                                      : sent.datagrams_sent + direct_.datagrams_sent;
     }
     return *drops > own ? *drops - own : 0;
 }
@@ -505,8 +508,10 @@ DriverStats ChannelDriver::stats() const {
     }
     if (endpoint_) s.status_credit = endpoint_->config().receiver.status_credit;
     s.socket = socket_.stats();
-    s.socket.datagrams_sent += direct_sent_;
-    s.datagrams_sent_inline = direct_sent_;
+    s.socket.datagrams_sent += direct_.datagrams_sent;
+    s.socket.packets_sent += direct_.packets_sent;
+    s.socket.gso_sends += direct_.gso_sends;
+    s.datagrams_sent_inline = direct_.datagrams_sent;
     s.injected_drops = injected_drops_;
     s.busy_poll_spins = busy_.spins();
     s.send_dropped = send_dropped_;

@@ -251,8 +251,8 @@ private:
     // from another thread.
     std::vector<std::uint8_t> pending_out_;
     std::vector<std::size_t> pending_ends_;
-    bool direct_ok_ = true;          // under mu_: libuv's send queue is empty
-    std::uint64_t direct_sent_ = 0;  // under mu_: datagrams flush_inline() sent
+    bool direct_ok_ = true;  // under mu_: libuv's send queue is empty
+    UdpStats direct_;        // under mu_: what flush_inline() sent
     // The engine's deadline the timer was last armed for (a proto::Time count; max: none). The
     // timer may be armed earlier (FineTimer keeps an earlier deadline), never later. Written by
     // rearm() under mu_, read by flush_inline() under mu_.

@@ -3,9 +3,13 @@
 
 #include <arpa/inet.h>
 #include <blip/blip.h>
+#include <fcntl.h>
 #include <net/if.h>
+#include <netinet/udp.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <unistd.h>
 #ifdef __linux__
 #include <linux/filter.h>
 #endif
@@ -83,15 +87,26 @@ void check_clamped(const char* what, const char* sysctl, int requested, int read
 
 }  // namespace
 
-// libuv's recvmmsg slot size (UV__UDP_DGRAM_MAXSIZE) and its batch limit.
+// The receive slot that holds any datagram (and any run the kernel coalesced with UDP_GRO: at
+// most 64 KiB), and how many slots one recvmmsg fills.
 constexpr std::size_t kMaxDatagramBuffer = std::size_t{64} << 10;
 constexpr std::size_t kRecvBatch = 20;
+// recvmmsg calls per readiness event at most, so that a flood cannot starve the loop's timers.
+constexpr int kReadsPerEvent = 32;
 
 struct UdpSocketState {
     uv_udp_t handle{};       // receives: bound to the group and port, a member
     uv_udp_t send_handle{};  // sends: ephemeral port, connected to the group, not a member
-    int open_handles = 0;    // how many of the two the loop still holds; the last close frees
+    // Readiness of the receive socket, polled through a duplicate of its descriptor (recv_fd):
+    // the datagrams are read here with recvmmsg and their control messages (UDP_GRO), which
+    // libuv's own receive path does not return. `handle` still owns the socket itself.
+    uv_poll_t poll{};
+    int recv_fd = -1;
+    int open_handles = 0;    // how many of the three the loop still holds; the last close frees
     bool drops_own = false;  // the receive socket's filter drops our own looped datagrams
+    bool gso = false;        // send runs of datagrams with UDP_SEGMENT (cleared if refused)
+    bool gro = false;        // the receive socket returns coalesced runs (UDP_GRO)
+    bool receiving = false;  // cleared by close(), which may run inside on_datagram
     UdpSocket::OnDatagram on_datagram;
     UdpSocket::OnError on_error;
     std::function<void()> on_closed;
@@ -99,10 +114,12 @@ struct UdpSocketState {
     // The group: a sockaddr_in, or a sockaddr_in6 with the scope id set when it needs one.
     sockaddr_storage group{};
     UdpStats stats;
-    // The one receive buffer: libuv reads datagrams into it (with recvmmsg, a batch into 64 KiB
-    // slots), we hand each to on_datagram, and it is free again before the next read, so there
-    // is no per-datagram malloc.
-    bool batched_recv = false;
+    // The receive slots: recvmmsg reads a batch of datagrams into them, we hand each to
+    // on_datagram, and they are free again before the next read, so there is no per-datagram
+    // malloc. One slot of datagram_buffer bytes when that is smaller than 64 KiB (to test
+    // truncation), else kRecvBatch slots of 64 KiB.
+    std::size_t slot = 0;
+    std::size_t slots = 0;
     std::vector<std::uint8_t> buffer;
 };
 
@@ -119,42 +136,14 @@ struct QueuedSend {
 // The libuv trampolines are noexcept: an exception must not unwind through libuv's C frames.
 extern "C" {
 
-static void blip_udp_alloc(uv_handle_t* h, std::size_t /*suggested*/, uv_buf_t* buf) noexcept {
-    auto* impl = static_cast<UdpSocketState*>(h->data);
-    *buf = uv_buf_init(reinterpret_cast<char*>(impl->buffer.data()),
-                       static_cast<unsigned>(impl->buffer.size()));
-}
-
-static void blip_udp_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
-                          unsigned flags) noexcept {
-    auto* impl = static_cast<UdpSocketState*>(h->data);
-    if (nread < 0) {
-        ++impl->stats.recv_errors;
-        if (impl->on_error) {
-            const int err = static_cast<int>(nread);
-            impl->on_error(map_uv_error(err), "receive: " + uv_error_text(err));
-        }
-        return;
-    }
-    // Nothing more to read this time, or (UV_UDP_MMSG_FREE) the end of a recvmmsg batch: the
-    // buffer is ours and reused, so there is nothing to free.
-    if (nread == 0 && addr == nullptr) return;
-    if ((flags & UV_UDP_PARTIAL) != 0) {
-        // The kernel cut the datagram to fit the buffer; a cut Blip fragment could still decode
-        // as a valid (shorter) one, so it is dropped, never delivered.
-        ++impl->stats.truncated_dropped;
-        return;
-    }
-    ++impl->stats.datagrams_received;
-    impl->on_datagram(std::span<const std::uint8_t>(
-        reinterpret_cast<const std::uint8_t*>(buf->base), static_cast<std::size_t>(nread)));
-}
+static void blip_udp_readable(uv_poll_t* h, int status, int events) noexcept;
 
 static void blip_udp_sent(uv_udp_send_t* req, int status) noexcept {
     auto* q = static_cast<QueuedSend*>(req->data);
     auto* impl = static_cast<UdpSocketState*>(req->handle->data);
     if (status == 0) {
         ++impl->stats.datagrams_sent;
+        ++impl->stats.packets_sent;
     } else if (status != UV_ECANCELED) {  // cancelled by close(): not a send failure
         ++impl->stats.send_errors;
         if (impl->on_error) impl->on_error(map_uv_error(status), "send: " + uv_error_text(status));
@@ -166,8 +155,95 @@ static void blip_udp_closed(uv_handle_t* h) noexcept {
     auto* impl = static_cast<UdpSocketState*>(h->data);
     if (--impl->open_handles > 0) return;
     std::function<void()> done = std::move(impl->on_closed);
+    if (impl->recv_fd >= 0) ::close(impl->recv_fd);  // the poll handle is closed: not watched
     delete impl;
     if (done) done();
+}
+
+}  // extern "C"
+
+namespace {
+
+// Hands one read (a datagram, or with UDP_GRO a run of datagrams of `segment` bytes but the
+// last) to on_datagram, datagram by datagram, until done or the socket is closed.
+void deliver_read(UdpSocketState* impl, const std::uint8_t* data, std::size_t len,
+                  std::size_t segment) {
+    if (segment == 0 || segment >= len) {
+        ++impl->stats.datagrams_received;
+        impl->on_datagram(std::span<const std::uint8_t>(data, len));
+        return;
+    }
+    ++impl->stats.gro_reads;
+    for (std::size_t off = 0; off < len && impl->receiving; off += segment) {
+        ++impl->stats.datagrams_received;
+        impl->on_datagram(std::span<const std::uint8_t>(data + off, std::min(segment, len - off)));
+    }
+}
+
+// Reads what the receive socket holds, a recvmmsg batch at a time (at most kReadsPerEvent).
+void read_datagrams(UdpSocketState* impl) {
+    std::array<mmsghdr, kRecvBatch> msgs{};
+    std::array<iovec, kRecvBatch> iov{};
+    // UDP_GRO's segment size: an int.
+    alignas(cmsghdr) std::array<std::uint8_t, kRecvBatch * CMSG_SPACE(sizeof(int))> control{};
+    for (int reads = 0; reads < kReadsPerEvent && impl->receiving; ++reads) {
+        for (std::size_t i = 0; i < impl->slots; ++i) {
+            iov[i].iov_base = impl->buffer.data() + i * impl->slot;
+            iov[i].iov_len = impl->slot;
+            msgs[i] = mmsghdr{};
+            msgs[i].msg_hdr.msg_iov = &iov[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+            if (impl->gro) {
+                msgs[i].msg_hdr.msg_control = control.data() + i * CMSG_SPACE(sizeof(int));
+                msgs[i].msg_hdr.msg_controllen = CMSG_SPACE(sizeof(int));
+            }
+        }
+        const int n = ::recvmmsg(impl->recv_fd, msgs.data(), static_cast<unsigned>(impl->slots),
+                                 MSG_DONTWAIT, nullptr);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+            const int err = uv_translate_sys_error(errno);
+            ++impl->stats.recv_errors;
+            if (impl->on_error) impl->on_error(map_uv_error(err), "receive: " + uv_error_text(err));
+            return;
+        }
+        for (std::size_t i = 0; i < static_cast<std::size_t>(n) && impl->receiving; ++i) {
+            msghdr& h = msgs[i].msg_hdr;
+            if ((h.msg_flags & MSG_TRUNC) != 0) {
+                // The kernel cut the datagram to fit the slot; a cut Blip fragment could still
+                // decode as a valid (shorter) one, so it is dropped, never delivered.
+                ++impl->stats.truncated_dropped;
+                continue;
+            }
+            std::size_t segment = 0;
+            for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+                if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+                    int size = 0;
+                    std::memcpy(&size, CMSG_DATA(c), sizeof size);
+                    if (size > 0) segment = static_cast<std::size_t>(size);
+                }
+            }
+            deliver_read(impl, static_cast<const std::uint8_t*>(iov[i].iov_base), msgs[i].msg_len,
+                         segment);
+        }
+        if (static_cast<std::size_t>(n) < impl->slots) return;  // drained
+    }
+}
+
+}  // namespace
+
+extern "C" {
+
+static void blip_udp_readable(uv_poll_t* h, int status, int /*events*/) noexcept {
+    auto* impl = static_cast<UdpSocketState*>(h->data);
+    if (status < 0) {
+        ++impl->stats.recv_errors;
+        if (impl->on_error) {
+            impl->on_error(map_uv_error(status), "receive: " + uv_error_text(status));
+        }
+        return;
+    }
+    read_datagrams(impl);
 }
 
 }  // extern "C"
@@ -413,12 +489,14 @@ int UdpSocket::open(uv_loop_t* loop, const UdpOptions& opts, OnDatagram cb, UdpI
     auto* impl = new (std::nothrow) UdpSocketState;
     if (impl == nullptr) return fail(err, BLIP_ENOMEM, "udp socket: out of memory");
     try {
-        // A full-size buffer turns on recvmmsg: libuv then reads up to kRecvBatch datagrams per
-        // system call, each into its own 64 KiB slot (smaller buffers exist only to test
-        // truncation, and take one datagram per call).
-        impl->batched_recv = opts.datagram_buffer == kMaxDatagramBuffer;
-        impl->buffer.resize(impl->batched_recv ? kMaxDatagramBuffer * kRecvBatch
-                                               : opts.datagram_buffer);
+        // A full-size buffer reads up to kRecvBatch datagrams per system call, each into its own
+        // 64 KiB slot (smaller buffers exist only to test truncation, and take one datagram per
+        // call, with no coalesced runs, which would not fit).
+        const bool full = opts.datagram_buffer == kMaxDatagramBuffer;
+        impl->slot = full ? kMaxDatagramBuffer : opts.datagram_buffer;
+        impl->slots = full ? kRecvBatch : 1;
+        impl->gro = full && opts.segmentation_offload;
+        impl->buffer.resize(impl->slot * impl->slots);
     } catch (const std::bad_alloc&) {
         delete impl;
         return fail(err, BLIP_ENOMEM, "udp socket: out of memory");
@@ -426,14 +504,14 @@ int UdpSocket::open(uv_loop_t* loop, const UdpOptions& opts, OnDatagram cb, UdpI
     impl->on_datagram = std::move(cb);
     impl->on_error = on_error;
     impl->max_send_queue = opts.max_send_queue;
+    impl->gso = opts.segmentation_offload;
     impl->group = target;
     impl->handle.data = impl;
     impl->send_handle.data = impl;
+    impl->poll.data = impl;
 
     // Giving the family creates the sockets now, so buffer sizes can be set before bind.
-    const unsigned init_flags = static_cast<unsigned>(family) |
-                                (impl->batched_recv ? static_cast<unsigned>(UV_UDP_RECVMMSG) : 0u);
-    int rc = uv_udp_init_ex(loop, &impl->handle, init_flags);
+    int rc = uv_udp_init_ex(loop, &impl->handle, static_cast<unsigned>(family));
     if (rc != 0) {
         delete impl;  // init failed: the handle never joined the loop
         return fail(err, map_uv_error(rc), "udp socket: create: " + uv_error_text(rc));
@@ -443,12 +521,15 @@ int UdpSocket::open(uv_loop_t* loop, const UdpOptions& opts, OnDatagram cb, UdpI
     if (rc == 0) impl->open_handles = 2;
     // From here on the handles belong to the loop: failures close them and the last close
     // callback frees impl.
+    bool polling = false;  // the poll handle was initialised (the third handle)
     auto abandon = [&](const std::string& step, int uv_rc) {
         impl->on_datagram = nullptr;
+        const bool send_open = impl->open_handles >= 2;
         uv_close(reinterpret_cast<uv_handle_t*>(&impl->handle), blip_udp_closed);
-        if (impl->open_handles == 2) {
+        if (send_open) {
             uv_close(reinterpret_cast<uv_handle_t*>(&impl->send_handle), blip_udp_closed);
         }
+        if (polling) uv_close(reinterpret_cast<uv_handle_t*>(&impl->poll), blip_udp_closed);
         return fail(err, map_uv_error(uv_rc), step + ": " + uv_error_text(uv_rc));
     };
     if (rc != 0) return abandon("udp socket: create the send socket", rc);
@@ -491,8 +572,27 @@ int UdpSocket::open(uv_loop_t* loop, const UdpOptions& opts, OnDatagram cb, UdpI
         impl->drops_own = attach_own_filter(&impl->handle, &impl->send_handle) == 0;
     }
 #endif
-    rc = uv_udp_recv_start(&impl->handle, blip_udp_alloc, blip_udp_recv);
-    if (rc != 0) return abandon("start receiving on " + group_text, rc);
+    uv_os_fd_t fd = -1;
+    if ((rc = uv_fileno(as_handle, &fd)) != 0) return abandon("receive socket descriptor", rc);
+    // Coalesced runs come only from a sender using segmentation offload on this host (the
+    // loopback path keeps its run whole); without UDP_GRO the kernel cuts them up first.
+    if (impl->gro) {
+        const int on = 1;
+        impl->gro = setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof on) == 0;
+    }
+    impl->recv_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (impl->recv_fd < 0) {
+        return abandon("duplicate the receive socket", uv_translate_sys_error(errno));
+    }
+    if ((rc = uv_poll_init_socket(loop, &impl->poll, impl->recv_fd)) != 0) {
+        return abandon("watch the receive socket", rc);
+    }
+    polling = true;
+    ++impl->open_handles;
+    impl->receiving = true;
+    if ((rc = uv_poll_start(&impl->poll, UV_READABLE, blip_udp_readable)) != 0) {
+        return abandon("start receiving on " + group_text, rc);
+    }
 
     impl_ = impl;
     closed_stats_ = UdpStats{};
@@ -502,40 +602,100 @@ int UdpSocket::open(uv_loop_t* loop, const UdpOptions& opts, OnDatagram cb, UdpI
 
 namespace {
 
+// UDP generic segmentation offload (Linux 4.18+): one message carries a run of datagrams, all
+// of one size but the last (which may be shorter), and the kernel cuts it into datagrams as
+// late as it can: on loopback, never before the receiving socket. One pass through the stack
+// instead of one per datagram. These are the limits of every kernel that has it
+// (UDP_MAX_SEGMENTS is 64 before 6.9), and the bytes one IPv4 datagram may carry.
+constexpr std::size_t kGsoMaxSegments = 64;
+constexpr std::size_t kGsoMaxBytes = 65507;
+
+// Errors with which a kernel refuses segmentation itself rather than the datagrams: no
+// UDP_SEGMENT (EINVAL, ENOPROTOOPT), a device without checksum offload (EIO), a segment larger
+// than the path MTU (EINVAL), or a run too long for it (EMSGSIZE). The datagrams are then sent
+// one by one, as without offload.
+bool gso_refused(int e) {
+    return e == EINVAL || e == EIO || e == EMSGSIZE || e == EOPNOTSUPP || e == ENOPROTOOPT;
+}
+
 // sendmmsg() of datagrams [0, ends[0]), [ends[0], ends[1]), ... of `data` on a connected socket
-// until done or the kernel takes no more; returns how many were sent, from the first.
-std::size_t send_mmsg(int fd, std::span<const std::uint8_t> data,
-                      std::span<const std::size_t> ends) {
-    std::size_t next = 0;
+// until done or the kernel takes no more; returns how many were sent, from the first. With
+// `*gso`, runs of equal-sized datagrams go as one message each (UDP_SEGMENT); if the kernel
+// refuses that, *gso is cleared and the datagrams go singly. Adds what was sent to `counts`
+// (datagrams_sent, packets_sent, gso_sends).
+std::size_t send_mmsg(int fd, std::span<const std::uint8_t> data, std::span<const std::size_t> ends,
+                      bool* gso, UdpStats* counts) {
     constexpr std::size_t kSendBatch = 64;
     std::array<mmsghdr, kSendBatch> msgs{};
     std::array<iovec, kSendBatch> iov{};
+    std::array<std::size_t, kSendBatch> count{};  // datagrams in each message
+    alignas(cmsghdr) std::array<std::uint8_t, kSendBatch * CMSG_SPACE(sizeof(std::uint16_t))>
+        control{};
+    auto begin_of = [&](std::size_t i) { return i == 0 ? 0 : ends[i - 1]; };
+    std::size_t next = 0;
     while (next < ends.size()) {
-        const std::size_t n = std::min(kSendBatch, ends.size() - next);
-        for (std::size_t i = 0; i < n; ++i) {
-            const std::size_t begin = next + i == 0 ? 0 : ends[next + i - 1];
-            iov[i].iov_base = const_cast<std::uint8_t*>(data.data() + begin);
-            iov[i].iov_len = ends[next + i] - begin;
-            msgs[i] = mmsghdr{};  // no msg_name: the send socket is connected to the group
-            msgs[i].msg_hdr.msg_iov = &iov[i];
-            msgs[i].msg_hdr.msg_iovlen = 1;
+        std::size_t n = 0;
+        for (std::size_t i = next; i < ends.size() && n < kSendBatch; ++n) {
+            const std::size_t first = begin_of(i);
+            const std::size_t size = ends[i] - first;
+            std::size_t j = i + 1;
+            if (*gso) {
+                // Extend the run while the datagrams are as long as the first; a shorter one
+                // ends it (only the last segment may be short).
+                while (j < ends.size() && j - i < kGsoMaxSegments &&
+                       ends[j] - first <= kGsoMaxBytes && ends[j] - ends[j - 1] <= size) {
+                    const bool shorter = ends[j] - ends[j - 1] < size;
+                    ++j;
+                    if (shorter) break;
+                }
+            }
+            iov[n].iov_base = const_cast<std::uint8_t*>(data.data() + first);
+            iov[n].iov_len = ends[j - 1] - first;
+            msgs[n] = mmsghdr{};  // no msg_name: the send socket is connected to the group
+            msgs[n].msg_hdr.msg_iov = &iov[n];
+            msgs[n].msg_hdr.msg_iovlen = 1;
+            count[n] = j - i;
+            if (count[n] > 1) {
+                auto* c_space = control.data() + n * CMSG_SPACE(sizeof(std::uint16_t));
+                msgs[n].msg_hdr.msg_control = c_space;
+                msgs[n].msg_hdr.msg_controllen = CMSG_SPACE(sizeof(std::uint16_t));
+                cmsghdr* c = CMSG_FIRSTHDR(&msgs[n].msg_hdr);
+                c->cmsg_level = SOL_UDP;
+                c->cmsg_type = UDP_SEGMENT;
+                c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+                const auto segment = static_cast<std::uint16_t>(size);
+                std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
+            }
+            i = j;
         }
         const int sent = ::sendmmsg(fd, msgs.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
-        if (sent <= 0) break;  // EAGAIN or an error: the caller decides
-        next += static_cast<std::size_t>(sent);
+        if (sent <= 0) {
+            if (sent < 0 && count[0] > 1 && gso_refused(errno)) {
+                *gso = false;  // for good: this socket's path does not take it
+                continue;
+            }
+            break;  // EAGAIN or an error: the caller decides
+        }
+        for (std::size_t m = 0; m < static_cast<std::size_t>(sent); ++m) {
+            next += count[m];
+            counts->datagrams_sent += count[m];
+            ++counts->packets_sent;
+            if (count[m] > 1) ++counts->gso_sends;
+        }
     }
     return next;
 }
 
 }  // namespace
 
-int UdpSocket::send_direct(std::span<const std::uint8_t> data, std::span<const std::size_t> ends) {
+int UdpSocket::send_direct(std::span<const std::uint8_t> data, std::span<const std::size_t> ends,
+                           UdpStats* counts) {
     uv_os_fd_t fd = -1;
     if (impl_ == nullptr ||
         uv_fileno(reinterpret_cast<const uv_handle_t*>(&impl_->send_handle), &fd) != 0) {
         return -1;
     }
-    return static_cast<int>(send_mmsg(fd, data, ends));
+    return static_cast<int>(send_mmsg(fd, data, ends, &impl_->gso, counts));
 }
 
 std::size_t UdpSocket::pending_sends() const noexcept {
@@ -556,11 +716,8 @@ UdpSocket::BatchResult UdpSocket::send_batch(std::span<const std::uint8_t> data,
     // Straight to the kernel only while nothing waits in libuv's queue (order); the rest, if
     // the socket buffer fills, goes through send() and queues.
     if (impl_ != nullptr && pending_sends() == 0) {
-        const int sent = send_direct(data, ends);
-        if (sent > 0) {
-            next = static_cast<std::size_t>(sent);
-            impl_->stats.datagrams_sent += next;
-        }
+        const int sent = send_direct(data, ends, &impl_->stats);
+        if (sent > 0) next = static_cast<std::size_t>(sent);
     }
     for (; next < ends.size(); ++next) {
         const std::size_t begin = next == 0 ? 0 : ends[next - 1];
@@ -579,6 +736,7 @@ int UdpSocket::send(std::span<const std::uint8_t> datagram) {
     int rc = uv_udp_try_send(&impl_->send_handle, &buf, 1, nullptr);
     if (rc >= 0) {
         ++impl_->stats.datagrams_sent;
+        ++impl_->stats.packets_sent;
         return BLIP_OK;
     }
     if (rc != UV_EAGAIN) {
@@ -622,13 +780,18 @@ void UdpSocket::close(std::function<void()> done) {
     UdpSocketState* impl = std::exchange(impl_, nullptr);
     closed_stats_ = impl->stats;
     // on_datagram is kept until the state is freed: close() may be running inside it.
-    uv_udp_recv_stop(&impl->handle);
+    impl->receiving = false;
     impl->on_closed = std::move(done);
+    uv_close(reinterpret_cast<uv_handle_t*>(&impl->poll), blip_udp_closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&impl->handle), blip_udp_closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&impl->send_handle), blip_udp_closed);
 }
 
 bool UdpSocket::drops_own() const noexcept { return impl_ != nullptr && impl_->drops_own; }
+
+bool UdpSocket::segmenting() const noexcept { return impl_ != nullptr && impl_->gso; }
+
+bool UdpSocket::receives_runs() const noexcept { return impl_ != nullptr && impl_->gro; }
 
 std::optional<std::uint64_t> UdpSocket::kernel_drops() const {
     if (impl_ == nullptr) return std::nullopt;

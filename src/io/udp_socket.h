@@ -45,6 +45,12 @@ struct UdpOptions {
     /// UV_UDP_REUSEADDR; for multicast every such socket receives a copy). When false, a second
     /// bind fails with BLIP_EADDRINUSE.
     bool reuse_port = true;
+    /// Linux UDP segmentation offload (GSO): a run of datagrams of one size goes to the kernel
+    /// as one message (UDP_SEGMENT), which it cuts into the same datagrams on the wire, as late
+    /// as the path allows. If the kernel refuses it (too old, a device without checksum
+    /// offload, a datagram larger than the MTU), the socket sends datagrams one by one from
+    /// then on. Off: always one by one.
+    bool segmentation_offload = true;
     int recv_buffer = 0;  ///< SO_RCVBUF request in bytes; 0 leaves the kernel default
     int send_buffer = 0;  ///< SO_SNDBUF request in bytes; 0 leaves the kernel default
     /// Bytes of copied datagrams that may wait in the send queue when the socket buffer is full;
@@ -67,13 +73,20 @@ struct UdpInfo {
 };
 
 struct UdpStats {
-    std::uint64_t datagrams_sent = 0;      ///< accepted by the kernel (directly or queued)
+    std::uint64_t datagrams_sent = 0;  ///< accepted by the kernel (directly or queued)
+    /// Messages handed to the kernel for those: one per datagram, or one per run sent with
+    /// segmentation offload.
+    std::uint64_t packets_sent = 0;
     std::uint64_t datagrams_received = 0;  ///< handed to the OnDatagram callback
     std::uint64_t truncated_dropped = 0;   ///< longer than the receive buffer: dropped
     std::uint64_t send_errors = 0;         ///< send() failures and failed queued sends
     std::uint64_t send_queued = 0;         ///< datagrams that had to wait in the send queue
     std::uint64_t send_queue_full = 0;     ///< dropped because max_send_queue was reached
     std::uint64_t recv_errors = 0;         ///< errors reported by the receive callback
+    /// Messages that carried several datagrams to the kernel (segmentation offload)
+    std::uint64_t gso_sends = 0;
+    /// Reads that returned a run of datagrams coalesced by the kernel (UDP_GRO)
+    std::uint64_t gro_reads = 0;
 };
 
 struct UdpSocketState;  // private to udp_socket.cpp
@@ -82,8 +95,11 @@ struct UdpSocketState;  // private to udp_socket.cpp
 /// send socket (an ephemeral port, connected to the group, not a member). Sending from a
 /// separate connected socket spares the kernel a route lookup per datagram, and gives this
 /// endpoint a source address of its own, by which the receive socket drops its looped-back
-/// datagrams (UdpOptions::drop_own). Every member, and every callback, runs on the loop's
-/// thread. Not copyable or movable: libuv holds pointers into its state while it is open.
+/// datagrams (UdpOptions::drop_own). Runs of datagrams of one size leave in one call when the
+/// kernel offers segmentation offload, and runs coming back whole are split here (see
+/// UdpOptions::segmentation_offload); receiving is recvmmsg in batches. Every member, and every
+/// callback, runs on the loop's thread (send_direct() excepted). Not copyable or movable: libuv
+/// holds pointers into its state while it is open.
 class UdpSocket {
 public:
     /// Called on the loop thread for each complete datagram; the bytes are valid only during
@@ -138,10 +154,13 @@ public:
     BatchResult send_batch(std::span<const std::uint8_t> data, std::span<const std::size_t> ends);
 
     /// Any thread (the caller serialises calls and send_batch()): as send_batch() but only what
-    /// the kernel takes at once (sendmmsg), with no queueing and no counting. Only valid while
-    /// pending_sends() is 0, or datagrams would overtake queued ones.
+    /// the kernel takes at once (sendmmsg), with no queueing. Only valid while pending_sends()
+    /// is 0, or datagrams would overtake queued ones.
+    /// @param counts  the caller's counters (not stats(), which belong to the loop thread):
+    ///                datagrams_sent, packets_sent and gso_sends are added to.
     /// @return how many of the datagrams were sent, from the first; -1 if not open.
-    int send_direct(std::span<const std::uint8_t> data, std::span<const std::size_t> ends);
+    int send_direct(std::span<const std::uint8_t> data, std::span<const std::size_t> ends,
+                    UdpStats* counts);
     /// Datagrams waiting in the send queue (loop thread).
     [[nodiscard]] std::size_t pending_sends() const noexcept;
 
@@ -154,6 +173,13 @@ public:
     /// True when the kernel drops this endpoint's own looped-back datagrams (drop_own was set
     /// and the socket filter was accepted).
     [[nodiscard]] bool drops_own() const noexcept;
+    /// True while runs of datagrams are sent with segmentation offload (asked for, and not
+    /// refused by the kernel so far). Loop thread.
+    [[nodiscard]] bool segmenting() const noexcept;
+    /// True when the receive socket takes runs of datagrams whole (UDP_GRO), as sent by a
+    /// segmenting socket on this host; they are still handed to OnDatagram one by one. Then the
+    /// own-datagram filter drops such a run, looped back, as one packet (see packets_sent).
+    [[nodiscard]] bool receives_runs() const noexcept;
     /// Datagrams the kernel dropped for the receive socket, from /proc/net/udp or udp6: a full
     /// receive buffer, and (with drops_own()) each of our own looped-back datagrams the filter
     /// dropped; empty when the socket is closed or Linux does not report it.

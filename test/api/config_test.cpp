@@ -41,6 +41,7 @@ const std::vector<Option>& options() {
         {"ttl", Kind::kInt, "4", 0, {-1, 256}, {"256", "-1", "four"}},
         {"loopback", Kind::kBool, "false", 0, {}, {"maybe", ""}},
         {"reuse_port", Kind::kBool, "0", 1, {}, {"perhaps"}},
+        {"segmentation_offload", Kind::kBool, "false", 0, {}, {"sometimes"}},
         {"recv_buffer", Kind::kInt, "1048576", 65536, {-1}, {"-1", "lots"}},
         {"send_buffer", Kind::kInt, "1048576", 65536, {-1}, {"-1", "x"}},
         {"datagram_size", Kind::kInt, "9000", 128, {127, 65001, -1}, {"127", "65001", "big"}},
@@ -159,7 +160,7 @@ TEST(Config, EveryOptionByTypedSetter) {
 }
 
 TEST(Config, BoolOptionsAcceptTextFormsAndIntZeroOne) {
-    for (const char* name : {"loopback", "reuse_port"}) {
+    for (const char* name : {"loopback", "reuse_port", "segmentation_offload"}) {
         ConfigPtr cfg = make_config();
         ASSERT_TRUE(cfg);
         for (const char* text : {"true", "false", "1", "0"}) {

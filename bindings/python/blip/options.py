@@ -24,6 +24,7 @@ OPTIONS: Dict[str, OptionType] = {
     "interface": str,
     "ttl": int,
     "loopback": bool,
+    "segmentation_offload": bool,
     "reuse_port": bool,
     "recv_buffer": int,
     "send_buffer": int,
