@@ -341,7 +341,7 @@ typedef void (*blip_event_fn)(void* user, blip_channel_t* ch, const blip_event_i
  * | accept_streams | string | "" | comma-separated stream ids to receive, "" = all |
  * | window_bytes | int | 67108864 | retransmit window: bytes kept for repair |
  * | window_messages | int | 1048576 | retransmit window: messages kept for repair |
- * | send_queue_bytes | int | 67108864 | accepted but unsent bytes before send returns #BLIP_EAGAIN |
+ * | send_queue_bytes | int >= max_message_size | 16777216 | accepted but unsent bytes before send returns #BLIP_EAGAIN (larger is not faster: a flat-out sender is quickest when its unsent bytes stay in the CPU caches) |
  * | send_queue_messages | int | 1048576 | accepted but unsent messages, idem |
  * | rate_limit | int bytes/s | 0 | original data rate, 0 = unlimited (messages wait in the send queue meanwhile, so a deep queue adds latency: queue bytes / rate) |
  * | repair_rate | int bytes/s | 104857600 | repair rate (bounds what a NAK storm can cost) |

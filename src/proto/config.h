@@ -26,8 +26,11 @@ struct SenderConfig {
     /// Retransmit window limits: the oldest datagrams leave when either is exceeded.
     std::size_t window_max_bytes = 64u << 20;
     std::size_t window_max_messages = 1u << 20;
-    /// Queue of accepted but not yet transmitted messages (send() returns kWouldBlock).
-    std::size_t queue_max_bytes = 64u << 20;
+    /// Queue of accepted but not yet transmitted messages (send() returns kWouldBlock). Its
+    /// bytes are copied twice more (into the queue, into datagrams) after the application's
+    /// thread wrote them: a queue that fits in the caches keeps those copies fast (a flat-out
+    /// 1 KiB sender: ~0.8 GB/s with 16 MiB, ~0.55 GB/s with 64 MiB). At least max_message_size.
+    std::size_t queue_max_bytes = 16u << 20;
     std::size_t queue_max_messages = 1u << 20;
     /// Original data rate, bytes/s; 0 = unlimited.
     std::uint64_t rate_limit = 0;

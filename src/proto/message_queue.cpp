@@ -1,15 +1,15 @@
 // The sender's message queue (see message_queue.h).
 #include "proto/message_queue.h"
 
-#include <cstring>
 
 namespace blip::proto {
 
 void MessageQueue::push(std::span<const std::uint8_t> data) {
     compact();
     const std::size_t offset = buffer_.size();
-    buffer_.resize(offset + data.size());
-    if (!data.empty()) std::memcpy(buffer_.data() + offset, data.data(), data.size());
+    // insert(), not resize() and a copy: resize would zero the bytes first (a memset as long
+    // as the copy, a tenth of a flat-out sender's loop thread).
+    buffer_.insert(buffer_.end(), data.begin(), data.end());
     index_.push_back(Entry{offset, data.size()});
     bytes_ += data.size();
 }

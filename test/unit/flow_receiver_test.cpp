@@ -278,8 +278,9 @@ TEST(FlowReceiver, SendStatusOffSendsNone) {
 // j-th probe at most heartbeat_min * (2^j - 1) (when that probe went out) + a round trip.
 class Loop {
 public:
+    // The whole run is submitted at once, so the queue holds all of it (20 MB).
     Loop(SenderConfig sc, ReceiverConfig rc, Duration delay)
-        : scfg(sc),
+        : scfg(whole_run_queued(sc)),
           rcfg(std::move(rc)),
           delay_(delay),
           tx(scfg, kKey, kT0),
@@ -289,6 +290,10 @@ public:
     const ReceiverConfig rcfg;
 
 private:
+    static SenderConfig whole_run_queued(SenderConfig sc) {
+        sc.queue_max_bytes = std::max<std::size_t>(sc.queue_max_bytes, 64u << 20);
+        return sc;
+    }
     Duration delay_;
     Rng rx_rng_{11};
 
