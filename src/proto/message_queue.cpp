@@ -1,7 +1,6 @@
 // The sender's message queue (see message_queue.h).
 #include "proto/message_queue.h"
 
-
 namespace blip::proto {
 
 void MessageQueue::push(std::span<const std::uint8_t> data) {

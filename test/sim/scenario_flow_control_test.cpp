@@ -32,6 +32,13 @@ constexpr Duration kIdeal = Duration(static_cast<std::int64_t>(kMessages / kSlow
 // back-off draws, and each moves 20,000 datagrams.
 int flow_seeds() { return std::min(seed_count(), 10); }
 
+// The sender's: the whole run (20 MB) is submitted at once, so its queue must hold it.
+proto::EndpointConfig sender_config() {
+    proto::EndpointConfig cfg;
+    cfg.sender.queue_max_bytes = std::size_t{kMessages} * kMessageSize * 2;
+    return cfg;
+}
+
 proto::EndpointConfig receiver_config() {
     proto::EndpointConfig cfg;
     cfg.receiver.status_credit = kCredit;
@@ -149,7 +156,7 @@ TEST(SimFlowControl, CapacityModelReadsInOrderDropsWhenFullAndClosesOnStop) {
         void on_event(int, Time, const proto::Event&) override {}
     } rec;
     Network net(1, &rec);
-    proto::EndpointConfig scfg;
+    proto::EndpointConfig scfg = sender_config();
     scfg.sender.flow_control = false;
     const int sender = net.add_node(scfg);
     const int rx = net.add_node(receiver_config());
@@ -197,7 +204,7 @@ TEST(SimFlowControl, CapacityModelReadsInOrderDropsWhenFullAndClosesOnStop) {
 TEST(SimFlowControl, SlowReceiverIsNotOverrun) {
     Figures fig{"flow-slow-receiver"};
     for_seeds([&](int, Checker& check, Network& net) {
-        const int sender = net.add_node(proto::EndpointConfig{});
+        const int sender = net.add_node(sender_config());
         const int rx = net.add_node(receiver_config());
         net.set_receive_capacity(rx, kSlowRate, kSlowQueue);
         warm_up(net, check, sender, 1);
@@ -247,7 +254,7 @@ void expect_overrun_then_repaired(Network& net, Checker& check, int sender, int 
 TEST(SimFlowControl, WithoutFlowControlTheSocketOverflows) {
     Figures fig{"no-flow-slow-receiver"};
     for_seeds([&](int, Checker& check, Network& net) {
-        proto::EndpointConfig scfg;
+        proto::EndpointConfig scfg = sender_config();
         scfg.sender.flow_control = false;
         const int sender = net.add_node(scfg);
         const int rx = net.add_node(receiver_config());
@@ -267,7 +274,7 @@ TEST(SimFlowControl, WithoutFlowControlTheSocketOverflows) {
 TEST(SimFlowControl, ColdStartBurstIsNotHeldBackWithoutAnInitialCredit) {
     Figures fig{"flow-cold-start"};
     for_seeds([&](int, Checker& check, Network& net) {
-        const int sender = net.add_node(proto::EndpointConfig{});
+        const int sender = net.add_node(sender_config());
         const int rx = net.add_node(receiver_config());
         net.set_receive_capacity(rx, kSlowRate, kSlowQueue);
         net.run_until(Time(1ms));  // the receiver has nothing of this sender to report on
@@ -284,7 +291,7 @@ TEST(SimFlowControl, ColdStartBurstIsNotHeldBackWithoutAnInitialCredit) {
 TEST(SimFlowControl, ColdStartBurstWaitsForTheFirstReport) {
     Figures fig{"flow-cold-start-credit"};
     for_seeds([&](int, Checker& check, Network& net) {
-        proto::EndpointConfig scfg;
+        proto::EndpointConfig scfg = sender_config();
         scfg.sender.initial_credit = kCredit;
         const int sender = net.add_node(scfg);
         const int rx = net.add_node(receiver_config());
@@ -309,7 +316,7 @@ TEST(SimFlowControl, ColdStartBurstWaitsForTheFirstReport) {
 // A sender with an initial credit and nobody listening waits initial_wait once, then sends
 // freely: there is no one to protect, and nothing waits for a report again.
 TEST(SimFlowControl, InitialCreditWithNoReceiverWaitsOnceThenSendsFreely) {
-    proto::EndpointConfig scfg;
+    proto::EndpointConfig scfg = sender_config();
     scfg.sender.initial_credit = 16;
     scfg.sender.initial_wait = 5ms;
     Checker check;
@@ -336,7 +343,7 @@ TEST(SimFlowControl, InitialCreditWithNoReceiverWaitsOnceThenSendsFreely) {
 TEST(SimFlowControl, SlowestReceiverPacesTheSender) {
     Figures fig{"flow-fast-and-slow"};
     for_seeds([&](int, Checker& check, Network& net) {
-        const int sender = net.add_node(proto::EndpointConfig{});
+        const int sender = net.add_node(sender_config());
         const int fast = net.add_node(receiver_config());
         const int slow = net.add_node(receiver_config());
         net.set_receive_capacity(slow, kSlowRate, kSlowQueue);
@@ -371,7 +378,7 @@ TEST(SimFlowControl, DeadReceiverStopsHoldingTheSenderAfterFlowTimeout) {
     constexpr Duration kFlowTimeout = 50ms;
     Figures fig{"flow-dead-receiver"};
     for_seeds([&](int, Checker& check, Network& net) {
-        proto::EndpointConfig scfg;
+        proto::EndpointConfig scfg = sender_config();
         scfg.sender.flow_timeout = kFlowTimeout;
         const int sender = net.add_node(scfg);
         const int fast = net.add_node(receiver_config());
@@ -436,7 +443,7 @@ TEST(SimFlowControl, LossOnEveryPathWithASlowReceiver) {
         LinkModel link;
         link.loss = 0.05;
         net.set_default_link(link);
-        const int sender = net.add_node(proto::EndpointConfig{});
+        const int sender = net.add_node(sender_config());
         const int rx = net.add_node(receiver_config());
         net.set_receive_capacity(rx, kSlowRate, kSlowQueue);
         warm_up(net, check, sender, 1);
