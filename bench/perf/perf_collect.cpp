@@ -133,6 +133,8 @@ void collect_rates(Section& sec, const RunSpec& s, const RepResult& res) {
                     sum_rx(res, &Report::repairs_received));
         put_counter(sec, "rx.nak_retries", "NAKs sent again (all receivers)",
                     sum_rx(res, &Report::nak_retries));
+        put_counter(sec, "rx.srtt_us", "receiver 1: learned NAK-to-repair round trip, us",
+                    res.receivers.front().srtt_us);
         put_counter(sec, "rx.repair_timeout_us", "receiver 1: learned wait for a repair, us",
                     res.receivers.front().repair_timeout_us);
         put_counter(sec, "tx.repairs_sent", "sender: repairs sent", tx.repairs_sent);

@@ -91,8 +91,12 @@ void check_clamped(const char* what, const char* sysctl, int requested, int read
 // most 64 KiB), and how many slots one recvmmsg fills.
 constexpr std::size_t kMaxDatagramBuffer = std::size_t{64} << 10;
 constexpr std::size_t kRecvBatch = 20;
-// recvmmsg calls per readiness event at most, so that a flood cannot starve the loop's timers.
-constexpr int kReadsPerEvent = 32;
+// Datagrams handed on per readiness event at most (about what 32 reads of 20 took before runs
+// were read whole), so that a flood cannot starve the loop's timers: a NAK due while a
+// thousand datagrams are processed waits for them, and the repair's round trip with it.
+constexpr std::size_t kDatagramsPerEvent = 640;
+// The most datagrams one read may return in a slot: a run sent with segmentation offload.
+constexpr std::size_t kRunMax = 64;
 
 struct UdpSocketState {
     uv_udp_t handle{};       // receives: bound to the group and port, a member
@@ -180,14 +184,22 @@ void deliver_read(UdpSocketState* impl, const std::uint8_t* data, std::size_t le
     }
 }
 
-// Reads what the receive socket holds, a recvmmsg batch at a time (at most kReadsPerEvent).
+// Reads what the receive socket holds, a recvmmsg batch at a time, until it is drained or
+// about kDatagramsPerEvent datagrams were handed on.
 void read_datagrams(UdpSocketState* impl) {
     std::array<mmsghdr, kRecvBatch> msgs{};
     std::array<iovec, kRecvBatch> iov{};
     // UDP_GRO's segment size: an int.
     alignas(cmsghdr) std::array<std::uint8_t, kRecvBatch * CMSG_SPACE(sizeof(int))> control{};
-    for (int reads = 0; reads < kReadsPerEvent && impl->receiving; ++reads) {
-        for (std::size_t i = 0; i < impl->slots; ++i) {
+    const std::uint64_t start = impl->stats.datagrams_received;
+    while (impl->receiving) {
+        const std::size_t done = impl->stats.datagrams_received - start;
+        if (done >= kDatagramsPerEvent) return;  // the rest after the loop's other work
+        // Slots that cannot overshoot the budget by much: a slot may hold a whole run.
+        const std::size_t left = kDatagramsPerEvent - done;
+        const std::size_t slots =
+            std::clamp<std::size_t>(impl->gro ? left / kRunMax : left, 1, impl->slots);
+        for (std::size_t i = 0; i < slots; ++i) {
             iov[i].iov_base = impl->buffer.data() + i * impl->slot;
             iov[i].iov_len = impl->slot;
             msgs[i] = mmsghdr{};
@@ -198,7 +210,7 @@ void read_datagrams(UdpSocketState* impl) {
                 msgs[i].msg_hdr.msg_controllen = CMSG_SPACE(sizeof(int));
             }
         }
-        const int n = ::recvmmsg(impl->recv_fd, msgs.data(), static_cast<unsigned>(impl->slots),
+        const int n = ::recvmmsg(impl->recv_fd, msgs.data(), static_cast<unsigned>(slots),
                                  MSG_DONTWAIT, nullptr);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
@@ -226,7 +238,7 @@ void read_datagrams(UdpSocketState* impl) {
             deliver_read(impl, static_cast<const std::uint8_t*>(iov[i].iov_base), msgs[i].msg_len,
                          segment);
         }
-        if (static_cast<std::size_t>(n) < impl->slots) return;  // drained
+        if (static_cast<std::size_t>(n) < slots) return;  // drained
     }
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -201,6 +202,59 @@ TEST(UdpSegmentation, RefusedOffloadFallsBackWithoutLosingADatagram) {
     EXPECT_FALSE(tx.segmenting()) << "refused once: one by one from then on";
     EXPECT_EQ(tx.stats().gso_sends, 1U);
     EXPECT_EQ(tx.stats().datagrams_sent, fits.datagrams.size() + big.datagrams.size());
+    tx.close(nullptr);
+    rx.close(nullptr);
+}
+
+// Runs read whole can bring thousands of datagrams in one readiness event; the socket hands on
+// only about 640 per turn of the loop, so timers (a NAK falling due) run in between.
+TEST(UdpSegmentation, AFloodIsHandedOnInTurnsOfBoundedSize) {
+    REQUIRE_NETNS();
+    Loop loop;
+    UdpOptions o = options4(test_port(3));
+    o.recv_buffer = 4 << 20;
+    UdpSocket tx;
+    UdpSocket rx;
+    Received rtx;
+    Received rrx;
+    std::string err;
+    ASSERT_EQ(tx.open(loop.get(), o, rtx.callback(), nullptr, &err), 0) << err;
+    ASSERT_EQ(rx.open(loop.get(), o, rrx.callback(), nullptr, &err), 0) << err;
+    ASSERT_TRUE(rx.receives_runs());
+
+    Batch b;
+    for (int i = 0; i < 4000; ++i) b.add(200);
+    const UdpSocket::BatchResult r = tx.send_batch(b.data, b.ends);
+    ASSERT_EQ(r.dropped + r.failed, 0U);
+
+    // Counts the datagrams handed on between two turns of the loop (uv_prepare runs before
+    // each poll for I/O).
+    struct Turns {
+        uv_prepare_t prepare{};
+        const Received* rx = nullptr;
+        std::size_t seen = 0;
+        std::size_t most = 0;
+        int turns = 0;
+    } turns;
+    turns.rx = &rrx;
+    turns.prepare.data = &turns;
+    ASSERT_EQ(uv_prepare_init(loop.get(), &turns.prepare), 0);
+    ASSERT_EQ(uv_prepare_start(&turns.prepare,
+                               [](uv_prepare_t* h) {
+                                   auto* t = static_cast<Turns*>(h->data);
+                                   const std::size_t now = t->rx->datagrams.size();
+                                   t->most = std::max(t->most, now - t->seen);
+                                   t->seen = now;
+                                   ++t->turns;
+                               }),
+              0);
+    ASSERT_TRUE(loop.run_until([&] { return rrx.datagrams.size() >= b.datagrams.size(); }));
+    EXPECT_EQ(rrx.datagrams, b.datagrams);
+    EXPECT_GT(rx.stats().gro_reads, 0U);
+    // 640 per turn, overshot by at most one slot's run (64 datagrams) less one.
+    EXPECT_LE(turns.most, 640U + 63U);
+    EXPECT_GE(turns.turns, 4000 / (640 + 63));
+    uv_close(reinterpret_cast<uv_handle_t*>(&turns.prepare), nullptr);
     tx.close(nullptr);
     rx.close(nullptr);
 }
