@@ -213,6 +213,7 @@ std::unique_ptr<ChannelEvent> Channel::new_message_event() {
     if (!cb_ || spare_.empty()) return std::make_unique<ChannelEvent>();
     std::unique_ptr<ChannelEvent> ev = std::move(spare_.back());
     spare_.pop_back();
+    spare_bytes_ -= ev->data.capacity();
     return ev;
 }
 
@@ -221,9 +222,10 @@ void Channel::recycle(std::vector<std::unique_ptr<ChannelEvent>>& batch) {
         // Message events only (their other fields are all rewritten by on_message), and not
         // those holding a large buffer: the pool stays small.
         if (!ev || ev->type != BLIP_EVENT_MESSAGE || ev->data.capacity() > kSpareDataMax ||
-            spare_.size() >= kSpareEvents) {
+            spare_.size() >= kSpareEvents || spare_bytes_ + ev->data.capacity() > kSpareBytes) {
             continue;
         }
+        spare_bytes_ += ev->data.capacity();
         spare_.push_back(std::move(ev));
     }
     batch.clear();
@@ -391,6 +393,7 @@ int Channel::close() {
 void Channel::close_on_loop() {
     staged_.clear();
     spare_.clear();
+    spare_bytes_ = 0;
     if (!driver_ || !driver_->is_open()) return;
     driver_->close(nullptr);
     // The engine's memory (retransmit window, buffers) goes as soon as the driver's frames have

@@ -105,10 +105,15 @@ private:
     std::vector<std::unique_ptr<ChannelEvent>> staged_;
     bool dispatching_ = false;
     // Callback mode, loop thread only: message events already dispatched, kept for reuse with
-    // their payload buffers (at most kSpareEvents, each at most kSpareDataMax of capacity).
+    // their payload buffers (at most kSpareEvents, each at most kSpareDataMax of capacity, and
+    // kSpareBytes of capacity in all). A repair can release thousands of buffered small
+    // messages at once: a pool smaller than such a burst turns each one beyond it into a malloc
+    // and a free (a 64-byte stream at 5 % loss: 10-20 % slower with 256 than with 8192).
     std::vector<std::unique_ptr<ChannelEvent>> spare_;
-    static constexpr std::size_t kSpareEvents = 256;  // at most 1 MiB of payload buffers
+    std::size_t spare_bytes_ = 0;
+    static constexpr std::size_t kSpareEvents = 8192;
     static constexpr std::size_t kSpareDataMax = 4096;
+    static constexpr std::size_t kSpareBytes = std::size_t{2} << 20;
     std::unique_ptr<ChannelEvent> new_message_event();
     void recycle(std::vector<std::unique_ptr<ChannelEvent>>& batch);
 
