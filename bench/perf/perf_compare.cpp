@@ -128,23 +128,23 @@ void run_compare(const Options& o, Document& doc) {
         format_value(med("latency_64", "lat.p50"), Unit::kNs) + " / " +
         format_value(med("latency_64", "lat.p99"), Unit::kNs) +
         "; the targets use latency_64_busy (receiver busy_poll_us=200, sender spinning 50 us).");
-    doc.notes.push_back(
-        "1 KiB with a busy-polling receiver (busy_poll_us=50, blip_1k_busy): " +
-        format_value(med("blip_1k_busy", "rx.mb_per_s"), Unit::kMBps) + " MB/s, " +
-        format_value(ratio(med("blip_1k_busy", "rx.mb_per_s"), med("raw_1k", "rx.mb_per_s")),
-                     Unit::kPercent) +
-        " of raw; the target above uses the default configuration (blip_1k).");
-    doc.notes.push_back(
-        "segmentation offload (UDP GSO/GRO, on by default): raw 1 KiB with it " +
-        format_value(med("raw_1k_gso", "rx.mb_per_s"), Unit::kMBps) +
-        " MB/s, and Blip 1 KiB (blip_1k) is " +
-        format_value(ratio(med("blip_1k", "rx.mb_per_s"), med("raw_1k_gso", "rx.mb_per_s")),
-                     Unit::kPercent) +
-        " of that; Blip without it (blip_1k_plain, segmentation_offload=0) " +
-        format_value(med("blip_1k_plain", "rx.mb_per_s"), Unit::kMBps) + " MB/s, " +
-        format_value(ratio(med("blip_1k_plain", "rx.mb_per_s"), med("raw_1k", "rx.mb_per_s")),
-                     Unit::kPercent) +
-        " of raw.");
+    // A section's median MB/s, and its share of another's, as the notes print them.
+    auto mbps = [&med](const std::string& section) {
+        return format_value(med(section, "rx.mb_per_s"), Unit::kMBps);
+    };
+    auto share = [&med](const std::string& section, const std::string& of) {
+        return format_value(ratio(med(section, "rx.mb_per_s"), med(of, "rx.mb_per_s")),
+                            Unit::kPercent);
+    };
+    doc.notes.push_back("1 KiB with a busy-polling receiver (busy_poll_us=50, blip_1k_busy): " +
+                        mbps("blip_1k_busy") + " MB/s, " + share("blip_1k_busy", "raw_1k") +
+                        " of raw; the target above uses the default configuration (blip_1k).");
+    doc.notes.push_back("segmentation offload (UDP GSO/GRO, on by default): raw 1 KiB with it " +
+                        mbps("raw_1k_gso") + " MB/s, and Blip 1 KiB (blip_1k) is " +
+                        share("blip_1k", "raw_1k_gso") +
+                        " of that; Blip without it (blip_1k_plain, segmentation_offload=0) " +
+                        mbps("blip_1k_plain") + " MB/s, " + share("blip_1k_plain", "raw_1k") +
+                        " of raw.");
     doc.notes.push_back(
         "the raw runs send flat out and count what arrives (their drops are the kernel's "
         "limit); a Blip run must deliver every message, so its rate includes any repair.");

@@ -368,6 +368,14 @@ void ChannelDriver::inspect(const std::function<void(const proto::Endpoint&)>& f
     if (endpoint_) fn(*endpoint_);
 }
 
+UdpStats ChannelDriver::socket_stats_locked() const {
+    UdpStats s = socket_.stats();
+    s.datagrams_sent += direct_.datagrams_sent;
+    s.packets_sent += direct_.packets_sent;
+    s.gso_sends += direct_.gso_sends;
+    return s;
+}
+
 std::optional<std::uint64_t> ChannelDriver::kernel_drops() const {
     const std::optional<std::uint64_t> drops = socket_.kernel_drops();
     if (!drops || !socket_.drops_own()) return drops;
@@ -379,9 +387,8 @@ std::optional<std::uint64_t> ChannelDriver::kernel_drops() const {
     std::uint64_t own = 0;
     {
         std::lock_guard<std::mutex> lock(mu_);
-        const UdpStats sent = socket_.stats();
-        own = socket_.receives_runs() ? sent.packets_sent + direct_.packets_sent
-                                      : sent.datagrams_sent + direct_.datagrams_sent;
+        const UdpStats sent = socket_stats_locked();
+        own = socket_.receives_runs() ? sent.packets_sent : sent.datagrams_sent;
     }
     return *drops > own ? *drops - own : 0;
 }
@@ -507,10 +514,7 @@ DriverStats ChannelDriver::stats() const {
         });
     }
     if (endpoint_) s.status_credit = endpoint_->config().receiver.status_credit;
-    s.socket = socket_.stats();
-    s.socket.datagrams_sent += direct_.datagrams_sent;
-    s.socket.packets_sent += direct_.packets_sent;
-    s.socket.gso_sends += direct_.gso_sends;
+    s.socket = socket_stats_locked();
     s.datagrams_sent_inline = direct_.datagrams_sent;
     s.injected_drops = injected_drops_;
     s.busy_poll_spins = busy_.spins();

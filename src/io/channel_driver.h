@@ -204,6 +204,8 @@ private:
     void core_done();
     // Under mu_: refreshes each stream's count of untransmitted messages from its Sender.
     void recount_queues_locked();
+    // Under mu_: the socket's counters with what flush_inline() sent through it added.
+    [[nodiscard]] UdpStats socket_stats_locked() const;
 
     // One local stream as enqueue() sees it (under submit_mu_).
     struct StreamQueue {

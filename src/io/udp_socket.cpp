@@ -168,6 +168,12 @@ static void blip_udp_closed(uv_handle_t* h) noexcept {
 
 namespace {
 
+// A failed receive (`uv_code` a libuv code): counted, and reported to on_error if set.
+void report_recv_error(UdpSocketState* impl, int uv_code) {
+    ++impl->stats.recv_errors;
+    if (impl->on_error) impl->on_error(map_uv_error(uv_code), "receive: " + uv_error_text(uv_code));
+}
+
 // Hands one read (a datagram, or with UDP_GRO a run of datagrams of `segment` bytes but the
 // last) to on_datagram, datagram by datagram, until done or the socket is closed.
 void deliver_read(UdpSocketState* impl, const std::uint8_t* data, std::size_t len,
@@ -214,9 +220,7 @@ void read_datagrams(UdpSocketState* impl) {
                                  MSG_DONTWAIT, nullptr);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-            const int err = uv_translate_sys_error(errno);
-            ++impl->stats.recv_errors;
-            if (impl->on_error) impl->on_error(map_uv_error(err), "receive: " + uv_error_text(err));
+            report_recv_error(impl, uv_translate_sys_error(errno));
             return;
         }
         for (std::size_t i = 0; i < static_cast<std::size_t>(n) && impl->receiving; ++i) {
@@ -249,10 +253,7 @@ extern "C" {
 static void blip_udp_readable(uv_poll_t* h, int status, int /*events*/) noexcept {
     auto* impl = static_cast<UdpSocketState*>(h->data);
     if (status < 0) {
-        ++impl->stats.recv_errors;
-        if (impl->on_error) {
-            impl->on_error(map_uv_error(status), "receive: " + uv_error_text(status));
-        }
+        report_recv_error(impl, status);
         return;
     }
     read_datagrams(impl);
@@ -630,6 +631,11 @@ bool gso_refused(int e) {
     return e == EINVAL || e == EIO || e == EMSGSIZE || e == EOPNOTSUPP || e == ENOPROTOOPT;
 }
 
+// Where datagram i of a batch [0, ends[0]), [ends[0], ends[1]), ... begins.
+std::size_t datagram_begin(std::span<const std::size_t> ends, std::size_t i) {
+    return i == 0 ? 0 : ends[i - 1];
+}
+
 // sendmmsg() of datagrams [0, ends[0]), [ends[0], ends[1]), ... of `data` on a connected socket
 // until done or the kernel takes no more; returns how many were sent, from the first. With
 // `*gso`, runs of equal-sized datagrams go as one message each (UDP_SEGMENT); if the kernel
@@ -643,12 +649,11 @@ std::size_t send_mmsg(int fd, std::span<const std::uint8_t> data, std::span<cons
     std::array<std::size_t, kSendBatch> count{};  // datagrams in each message
     alignas(cmsghdr) std::array<std::uint8_t, kSendBatch * CMSG_SPACE(sizeof(std::uint16_t))>
         control{};
-    auto begin_of = [&](std::size_t i) { return i == 0 ? 0 : ends[i - 1]; };
     std::size_t next = 0;
     while (next < ends.size()) {
         std::size_t n = 0;
         for (std::size_t i = next; i < ends.size() && n < kSendBatch; ++n) {
-            const std::size_t first = begin_of(i);
+            const std::size_t first = datagram_begin(ends, i);
             const std::size_t size = ends[i] - first;
             std::size_t j = i + 1;
             if (*gso) {
@@ -732,7 +737,7 @@ UdpSocket::BatchResult UdpSocket::send_batch(std::span<const std::uint8_t> data,
         if (sent > 0) next = static_cast<std::size_t>(sent);
     }
     for (; next < ends.size(); ++next) {
-        const std::size_t begin = next == 0 ? 0 : ends[next - 1];
+        const std::size_t begin = datagram_begin(ends, next);
         account(send(data.subspan(begin, ends[next] - begin)));
     }
     return result;
