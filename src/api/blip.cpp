@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 #include <new>
+#include <span>
 #include <string>
 #include <utility>
 
@@ -38,7 +39,8 @@ int guarded(F&& f) noexcept {
     }
 }
 
-blip_event_info_t to_info(const ChannelEvent& e) noexcept {
+// `payload` is the message's data: the event's own in pull mode, beside it in callback mode.
+blip_event_info_t to_info(const ChannelEvent& e, std::span<const std::uint8_t> payload) noexcept {
     blip_event_info_t info;
     std::memset(&info, 0, sizeof info);
     info.size = sizeof info;
@@ -51,8 +53,8 @@ blip_event_info_t to_info(const ChannelEvent& e) noexcept {
     info.sequence = e.sequence;
     info.count = e.count;
     info.old_session_id = e.old_session;
-    info.data = e.data.empty() ? nullptr : e.data.data();
-    info.length = e.data.size();
+    info.data = payload.empty() ? nullptr : payload.data();
+    info.length = payload.size();
     info.error = e.error;
     info.text = e.text.empty() && e.type != BLIP_EVENT_SOCKET_ERROR && e.type != BLIP_EVENT_WARNING
                     ? nullptr
@@ -158,7 +160,7 @@ const char* blip_loss_reason_name(int reason) noexcept {
 int blip_event_get_info(const blip_event_t* ev, blip_event_info_t* info) noexcept {
     if (!valid(ev, blip::api::kEventTag) || info == nullptr) return BLIP_EINVAL;
     if (info->size < sizeof(blip_event_info_t)) return BLIP_EINVAL;  // v1 is the minimum
-    const blip_event_info_t full = to_info(*ev->ev);
+    const blip_event_info_t full = to_info(*ev->ev, ev->ev->data);
     const std::size_t n = std::min(info->size, sizeof full);
     std::memcpy(info, &full, n);
     info->size = n;
@@ -307,8 +309,8 @@ int blip_channel_open(blip_context_t* ctx, blip_config_t* cfg, blip_channel_t** 
         h->user = cfg->user;
         Channel::Callback cb;
         if (h->cb != nullptr) {
-            cb = [h](const ChannelEvent& e) {
-                const blip_event_info_t info = to_info(e);
+            cb = [h](const ChannelEvent& e, std::span<const std::uint8_t> payload) {
+                const blip_event_info_t info = to_info(e, payload);
                 ++h->ctx->callback_depth;
                 h->cb(h->user, h, &info);
                 --h->ctx->callback_depth;

@@ -159,12 +159,7 @@ int Channel::open(EventLoop& loop, const ChannelConfig& cfg, Callback cb,
     Channel* self = ch.get();
     ChannelDriver& d = *ch->driver_;
     d.on_message = [self](const proto::MessageInfo& info, std::span<const std::uint8_t> data) {
-        std::unique_ptr<ChannelEvent> ev = self->new_message_event();
-        ev->type = BLIP_EVENT_MESSAGE;
-        ev->from = info.from;
-        ev->sequence = info.mseq;
-        ev->data.assign(data.begin(), data.end());
-        self->stage(std::move(ev));
+        self->stage_message(info, data);
     };
     d.on_event = [self](const proto::Event& e) {
         auto ev = std::make_unique<ChannelEvent>();
@@ -203,48 +198,39 @@ int Channel::open(EventLoop& loop, const ChannelConfig& cfg, Callback cb,
 
 void Channel::stage(std::unique_ptr<ChannelEvent> ev) {
     if (cb_) {
-        staged_.push_back(std::move(ev));
+        staged_.add_event(std::move(ev));
     } else {
         queue_.push(std::move(ev));
     }
 }
 
-std::unique_ptr<ChannelEvent> Channel::new_message_event() {
-    if (!cb_ || spare_.empty()) return std::make_unique<ChannelEvent>();
-    std::unique_ptr<ChannelEvent> ev = std::move(spare_.back());
-    spare_.pop_back();
-    spare_bytes_ -= ev->data.capacity();
-    return ev;
-}
-
-void Channel::recycle(std::vector<std::unique_ptr<ChannelEvent>>& batch) {
-    for (auto& ev : batch) {
-        // Message events only (their other fields are all rewritten by on_message), and not
-        // those holding a large buffer: the pool stays small.
-        if (!ev || ev->type != BLIP_EVENT_MESSAGE || ev->data.capacity() > kSpareDataMax ||
-            spare_.size() >= kSpareEvents || spare_bytes_ + ev->data.capacity() > kSpareBytes) {
-            continue;
-        }
-        spare_bytes_ += ev->data.capacity();
-        spare_.push_back(std::move(ev));
+void Channel::stage_message(const proto::MessageInfo& info, std::span<const std::uint8_t> data) {
+    if (cb_) {
+        staged_.add_message(info, data);
+        return;
     }
-    batch.clear();
+    auto ev = std::make_unique<ChannelEvent>();
+    ev->type = BLIP_EVENT_MESSAGE;
+    ev->from = info.from;
+    ev->sequence = info.mseq;
+    ev->data.assign(data.begin(), data.end());
+    queue_.push(std::move(ev));
 }
 
 void Channel::dispatch() {
     if (dispatching_ || !cb_) return;  // a callback's own send() ends up here: the outer loop
     dispatching_ = true;               // picks up what it staged
-    std::vector<std::unique_ptr<ChannelEvent>> batch;
     while (!staged_.empty() && !closed_.load()) {
-        batch.swap(staged_);
-        for (const auto& ev : batch) {
-            if (closed_.load()) break;
-            ++t_callback_depth;
-            cb_(*ev);
-            --t_callback_depth;
-        }
-        // The events go back to a pool instead of the heap: no malloc/free per message.
-        recycle(batch);
+        dispatching_batch_.swap(staged_);
+        dispatching_batch_.for_each(
+            [this](const ChannelEvent& ev, std::span<const std::uint8_t> payload) {
+                if (closed_.load()) return false;
+                ++t_callback_depth;
+                cb_(ev, payload);
+                --t_callback_depth;
+                return true;
+            });
+        dispatching_batch_.clear();
     }
     dispatching_ = false;
 }
@@ -391,9 +377,8 @@ int Channel::close() {
 }
 
 void Channel::close_on_loop() {
-    staged_.clear();
-    spare_.clear();
-    spare_bytes_ = 0;
+    staged_.release();
+    if (!dispatching_) dispatching_batch_.release();  // else dispatch() is iterating it
     if (!driver_ || !driver_->is_open()) return;
     driver_->close(nullptr);
     // The engine's memory (retransmit window, buffers) goes as soon as the driver's frames have
