@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <tuple>
 
 #include "proto/stream_header.h"
 #include "wire/codec.h"
@@ -18,6 +19,7 @@ Receiver::Receiver(const ReceiverConfig& cfg, const StreamKey& key, Rng& rng,
       nak_(cfg, rng),
       next_(start),
       high_(start),
+      pool_(std::pmr::pool_options{0, wire::kMaxDatagramSize}),
       cursor_known_(from_session_start),
       self_(self),
       reorder_credit_(std::max<std::uint64_t>(1, cfg.reorder_buffer_bytes / datagram_size)) {
@@ -72,7 +74,9 @@ void Receiver::buffer(Time now, std::uint64_t dseq, std::span<const std::uint8_t
         return;
     }
     buffered_bytes_ += datagram.size();
-    buffer_.emplace(dseq, std::vector<std::uint8_t>(datagram.begin(), datagram.end()));
+    pool_peak_ = std::max(pool_peak_, buffered_bytes_);
+    buffer_.emplace(std::piecewise_construct, std::forward_as_tuple(dseq),
+                    std::forward_as_tuple(datagram.begin(), datagram.end()));
     ++stats_.out_of_order;
 }
 
@@ -301,8 +305,15 @@ void Receiver::advance(Output& out) {
                 cursor_ = sync_mseq_;
             }
         }
+        release_pool_if_idle();
         return;
     }
+}
+
+void Receiver::release_pool_if_idle() noexcept {
+    if (!buffer_.empty() || pool_peak_ <= kPoolKeep) return;
+    pool_.release();  // nothing is allocated from it any more
+    pool_peak_ = 0;
 }
 
 void Receiver::open_loss(LossReason reason) {

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory_resource>
 #include <span>
 #include <utility>
 #include <vector>
@@ -54,6 +55,8 @@ public:
     /// `self` names this receiver in its STATUS reports.
     Receiver(const ReceiverConfig& cfg, const StreamKey& key, Rng& rng, std::size_t datagram_size,
              std::uint64_t start, bool from_session_start, ReporterId self = {});
+    Receiver(const Receiver&) = delete;  // buffer_ allocates from this object's pool_
+    Receiver& operator=(const Receiver&) = delete;
 
     /// `datagram` is the raw packet `d` was decoded from (copied if buffered).
     void on_data(Time now, const wire::Data& d, std::span<const std::uint8_t> datagram,
@@ -125,8 +128,18 @@ private:
     // missing (in nak_) or lost (in lost_); nothing at or above high_ is known.
     std::uint64_t next_;
     std::uint64_t high_;
-    std::map<std::uint64_t, std::vector<std::uint8_t>> buffer_;
+    // Out-of-order datagrams, from a pool that keeps its memory: at high loss nearly every
+    // datagram passes through here, and heap memory freed after each repaired gap went back
+    // to the kernel only to be faulted in again for the next. The pool holds what the buffer
+    // held at its fullest (bounded by reorder_buffer_bytes); it is emptied when the buffer
+    // empties after having held more than kPoolKeep, so a loss episode does not pin its
+    // memory for the life of the stream.
+    std::pmr::unsynchronized_pool_resource pool_;
+    std::pmr::map<std::uint64_t, std::pmr::vector<std::uint8_t>> buffer_{&pool_};
     std::size_t buffered_bytes_ = 0;
+    std::size_t pool_peak_ = 0;  // most bytes buffered since the pool was last emptied
+    static constexpr std::size_t kPoolKeep = std::size_t{1} << 20;
+    void release_pool_if_idle() noexcept;
     std::map<std::uint64_t, LostRange> lost_;  // keyed by first dseq
 
     // Message positions: cursor_ is the first message not yet delivered or reported.

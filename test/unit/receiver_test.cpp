@@ -597,6 +597,30 @@ TEST(Receiver, SenderGoneDeclaresMissingDataLost) {
     expect_delivered(f.rx_out, sent, concat(iota(0, 5), iota(6, 10)));
 }
 
+// More than a megabyte buffered behind a gap, twice: the reorder buffer's pool is emptied
+// once the first gap closes (Receiver::release_pool_if_idle) and serves the second from fresh.
+TEST(Receiver, ALargeGapIsBufferedAndDeliveredAgainAfterThePoolIsEmptied) {
+    Feed f;
+    const auto sent = messages(2400, 1000);
+    const auto dseqs = f.send(sent);
+    ASSERT_EQ(dseqs.size(), 2400u);
+    const std::vector<std::uint64_t> first(dseqs.begin(), dseqs.begin() + 1200);
+    const std::vector<std::uint64_t> second(dseqs.begin() + 1200, dseqs.end());
+    f.deliver_except(first, {first[0]});
+    EXPECT_GT(f.rx.buffered_bytes(), std::size_t{1} << 20);
+    f.deliver(first[0]);
+    EXPECT_EQ(f.rx.buffered_bytes(), 0u);
+    expect_delivered(f.rx_out, sent, iota(0, 1200));
+    f.deliver_except(second, {second[0], second[1]});
+    EXPECT_GT(f.rx.buffered_bytes(), std::size_t{1} << 20);
+    f.deliver(second[1]);
+    f.deliver(second[0]);
+    expect_delivered(f.rx_out, sent, iota(0, 2400));
+    EXPECT_EQ(f.rx.buffered_bytes(), 0u);
+    EXPECT_EQ(f.rx.stats().out_of_order, 1199u + 1198u + 1u);
+    EXPECT_TRUE(f.rx_out.events.empty());
+}
+
 // ---- limits --------------------------------------------------------------------------------
 
 TEST(Receiver, ReorderBufferStaysWithinItsByteLimitAndAllIsDelivered) {
