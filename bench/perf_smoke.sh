@@ -30,6 +30,7 @@ run throughput --count 3000 --size 200 --pull
 run throughput --duration 0.3 --size 512 --mbps 5
 run latency --count 1000 --rate 5000
 run latency --count 500 --rate 2000 --pingpong
+run latency --count 1000 --rate 5000 --raw --rx-set busy_poll_us=100 --spin-us 20
 run repair --count 1000 --rate 5000 --loss-levels 0.05
 run raw --count 5000 --size 1400
 run raw --count 2000 --size 256 --rate 20000 --receivers 2

@@ -81,7 +81,7 @@ void put_latency(Section& sec, const std::string& prefix, const std::string& wha
 // receiver's last delivery (so the pipeline's fill and drain count against it).
 void collect_rates(Section& sec, const RunSpec& s, const RepResult& res) {
     const Report& tx = res.sender;
-    const bool raw = s.kind == Kind::kRaw;
+    const bool raw = is_raw(s.kind);
     const char* what = raw ? "datagrams" : "messages";
     const std::string unit = raw ? "dgram/s" : "msg/s";
     double slowest = kNaN;

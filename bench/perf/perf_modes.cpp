@@ -107,6 +107,11 @@ std::vector<std::pair<std::string, std::string>> describe(const RunSpec& s, int 
     if (s.kind == Kind::kRaw) {
         add("batch", std::to_string(s.batch));
         if (s.gso) add("gso", "on");
+    } else if (s.kind == Kind::kRawLatency) {
+        if (s.warmup > 0) add("warmup", std::to_string(s.warmup));
+        if (s.spin_ns > 0) add("spin_us", std::to_string(s.spin_ns / 1000));
+        if (const std::uint64_t b = raw_busy_poll_ns(s))
+            add("busy_poll_us", std::to_string(b / 1000));
     } else {
         add("receivers", std::to_string(s.kind == Kind::kPingPong ? 1 : s.receivers));
         add("loss", pct_text(s.loss));
@@ -117,13 +122,15 @@ std::vector<std::pair<std::string, std::string>> describe(const RunSpec& s, int 
         if (s.warmup > 0) add("warmup", std::to_string(s.warmup));
         if (s.spin_ns > 0) add("spin_us", std::to_string(s.spin_ns / 1000));
     }
-    if (s.kind == Kind::kRaw) add("receivers", std::to_string(s.receivers));
+    if (is_raw(s.kind)) add("receivers", std::to_string(s.receivers));
     add("rcvbuf", std::to_string(s.recv_buffer));
     add("sndbuf", s.send_buffer > 0 ? std::to_string(s.send_buffer) : "default");
     add("interface", s.interface);
     add("group", s.group);
-    for (const auto& [k, v] : s.tx_sets) add("tx:" + k, v);
-    for (const auto& [k, v] : s.rx_sets) add("rx:" + k, v);
+    if (!is_raw(s.kind)) {
+        for (const auto& [k, v] : s.tx_sets) add("tx:" + k, v);
+        for (const auto& [k, v] : s.rx_sets) add("rx:" + k, v);
+    }
     return d;
 }
 
@@ -313,12 +320,13 @@ RunSpec latency_spec(const Options& o, Kind kind) {
 }
 
 Section latency_section(const Options& o, const std::string& key, const RunSpec& s) {
-    const bool pp = s.kind == Kind::kPingPong;
-    return run_section(o, key,
-                       pp ? "round trips at a fixed rate over two streams (echoed by a second "
-                            "process)"
-                          : "one-way latency at a fixed rate, from the intended send time",
-                       s, collect_latency);
+    std::string title = "one-way latency at a fixed rate, from the intended send time";
+    if (s.kind == Kind::kPingPong) {
+        title = "round trips at a fixed rate over two streams (echoed by a second process)";
+    } else if (s.kind == Kind::kRawLatency) {
+        title = "plain UDP multicast (no protocol): " + title;
+    }
+    return run_section(o, key, title, s, collect_latency);
 }
 
 // The repair figures at each loss level, after a lossless baseline of the same code path.
@@ -364,8 +372,11 @@ void run_mode(const Options& o, Document& doc) {
         doc.sections.push_back(run_section(
             o, "raw", "plain UDP multicast (sendmmsg/recvmmsg), no protocol", s, collect_rates));
     } else if (o.mode == "latency") {
-        const RunSpec s = latency_spec(o, o.pingpong ? Kind::kPingPong : Kind::kLatency);
-        doc.sections.push_back(latency_section(o, o.pingpong ? "pingpong" : "latency", s));
+        const Kind kind =
+            o.pingpong ? Kind::kPingPong : (o.raw ? Kind::kRawLatency : Kind::kLatency);
+        const RunSpec s = latency_spec(o, kind);
+        doc.sections.push_back(
+            latency_section(o, o.pingpong ? "pingpong" : (o.raw ? "raw_latency" : "latency"), s));
     } else if (o.mode == "repair") {
         repair_sections(o, doc, o.loss_levels);
     } else {

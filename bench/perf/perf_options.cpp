@@ -26,7 +26,8 @@ constexpr const char* kHelp =
     "              (defaults: --size 1024 --count 200000, flat out)\n"
     "  latency     fixed-rate one-way latency from the INTENDED send time t0 + i/rate, so a\n"
     "              stall counts for every message it delays (no coordinated omission); with\n"
-    "              --pingpong, round trips over two streams (defaults: --size 64 --rate 10000\n"
+    "              --pingpong, round trips over two streams; with --raw, the same test over\n"
+    "              plain UDP multicast, the kernel's floor (defaults: --size 64 --rate 10000\n"
     "              --count 30000 --warmup 1000)\n"
     "  repair      the latency test at each --loss-levels (and lossless first): latency of all\n"
     "              messages, of the messages a repair delivered, and the repair delay (their\n"
@@ -39,7 +40,8 @@ constexpr const char* kHelp =
     "              5% loss, and at 1 KiB with a busy-polling receiver (busy_poll_us=50) and\n"
     "              without segmentation offload; latency (default,\n"
     "              and busy-polling: receiver busy_poll_us=200, sender --spin-us 50) and\n"
-    "              repair at 10,000 msg/s of 64 B; and the targets of issue 4\n"
+    "              repair at 10,000 msg/s of 64 B, each latency also over plain UDP\n"
+    "              (--raw); and the targets of issue 4\n"
     "\n"
     "options:\n"
     "  --size B           message size in bytes (raw: datagram payload), >= 24\n"
@@ -56,6 +58,8 @@ constexpr const char* kHelp =
     "  --spin-us U        paced sender: busy-wait the last U us before each send (default 0)\n"
     "  --pull             receive with blip_channel_receive() (default: the callback)\n"
     "  --pingpong         latency: round trips (stream 1 out, stream 2 back)\n"
+    "  --raw              latency: plain UDP multicast, one datagram per message, no protocol;\n"
+    "                     the receiver spins for busy_poll_us if --set/--rx-set gives it\n"
     "  --window B         Blip window_bytes (retransmit window)\n"
     "  --rate-limit B     Blip rate_limit, bytes/s (the library's own pacing)\n"
     "  --datagram B       Blip datagram_size\n"
@@ -164,6 +168,8 @@ Options parse_options(int argc, char** argv) {
             o.pull = true;
         } else if (c.flag("--pingpong")) {
             o.pingpong = true;
+        } else if (c.flag("--raw")) {
+            o.raw = true;
         } else if (c.flag("--check-targets")) {
             o.check_targets = true;
         } else if (c.flag("--search")) {
@@ -247,6 +253,9 @@ Options parse_options(int argc, char** argv) {
     if (o.count && o.duration_s) usage("--count and --duration exclude each other");
     if (o.rate && o.mbps) usage("--rate and --mbps exclude each other");
     if (o.pingpong && o.mode != "latency") usage("--pingpong is a latency option");
+    if (o.raw && o.mode != "latency")
+        usage("--raw is a latency option (the raw mode is throughput)");
+    if (o.raw && o.pingpong) usage("--raw and --pingpong exclude each other");
     if (o.search && o.mode != "throughput") usage("--search is a throughput option");
     return o;
 }

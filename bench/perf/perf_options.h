@@ -28,6 +28,7 @@ struct Options {
     double margin_us = 100;
     bool pull = false;
     bool pingpong = false;
+    bool raw = false;  // latency: plain UDP multicast instead of Blip
     std::optional<std::uint64_t> warmup;
     std::uint64_t spin_us = 0;
     std::string group = "239.255.91.1";

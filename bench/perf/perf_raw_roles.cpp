@@ -108,13 +108,29 @@ int raw_receiver_role(const RunSpec& s, int /*index*/, RolePipes p) {
     std::uint64_t received = 0;
     std::uint64_t last_progress = monotonic_ns();
     bool seen_last = false;
+    // Latency (kRawLatency): one sample per datagram past the warm-up.
+    const bool timed = s.kind == Kind::kRawLatency;
+    std::vector<std::uint64_t> lat;
+    std::vector<std::uint64_t> lat_call;
+    if (timed) {
+        lat.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(s.count, 50'000'000)));
+        lat_call.reserve(lat.capacity());
+    }
+    const std::uint64_t busy_ns = raw_busy_poll_ns(s);
+    std::uint64_t spins = 0;
     while (!ctl.quit()) {
-        pollfd pfds[2] = {{fd, POLLIN, 0}, {p.control_fd, POLLIN, 0}};
-        if (poll(pfds, 2, 20) < 0 && errno != EINTR) {
-            fail(r, "poll");
-            break;
+        // Sleep in poll() unless a datagram came less than busy_ns ago: then spin on the
+        // socket (the control pipe is looked at every 1024 turns).
+        if (busy_ns == 0 || monotonic_ns() - last_progress > busy_ns) {
+            pollfd pfds[2] = {{fd, POLLIN, 0}, {p.control_fd, POLLIN, 0}};
+            if (poll(pfds, 2, 20) < 0 && errno != EINTR) {
+                fail(r, "poll");
+                break;
+            }
+            if (pfds[1].revents != 0) ctl.poll(0);
+        } else if ((++spins & 1023) == 0) {
+            ctl.poll(0);
         }
-        if (pfds[1].revents != 0) ctl.poll(0);
         for (;;) {
             for (std::size_t i = 0; i < batch; ++i) {
                 iov[i] = {bufs.data() + i * slot, slot};
@@ -170,6 +186,12 @@ int raw_receiver_role(const RunSpec& s, int /*index*/, RolePipes p) {
                     }
                     ++r.delivered;
                     r.delivered_bytes += len;
+                    if (timed && seq >= s.warmup) {
+                        const std::uint64_t intended = intended_at(d);
+                        const std::uint64_t actual = actual_at(d);
+                        lat.push_back(now > intended ? now - intended : 0);
+                        lat_call.push_back(now > actual ? now - actual : 0);
+                    }
                     if ((flags_of(d) & kFlagLast) != 0) seen_last = true;
                 }
             }
@@ -192,6 +214,8 @@ int raw_receiver_role(const RunSpec& s, int /*index*/, RolePipes p) {
     if (ctl.total() != kUnknown && ctl.total() > r.delivered) r.lost = ctl.total() - r.delivered;
     if (r.kernel_drops == kUnknown) r.kernel_drops = 0;  // no cmsg: nothing was ever dropped
     r.datagrams_received = received;
+    r.lat = summarize(lat);
+    r.lat_call = summarize(lat_call);
     r.rss_end_kb = status_kb("VmRSS:");
     r.rss_early_kb = rss.at(r.first_ns + (r.last_ns - r.first_ns) / 4);
     r.hwm_kb = status_kb("VmHWM:");
@@ -251,6 +275,7 @@ int raw_sender_role(const RunSpec& s, RolePipes p) {
     std::vector<std::size_t> gso_count(batch);
     std::vector<std::uint64_t> lag;
     const bool paced = s.rate > 0;
+    const bool timed = s.kind == Kind::kRawLatency;
     const double period_ns = paced ? 1e9 / s.rate : 0;
     const std::uint64_t start = monotonic_ns();
     const std::uint64_t stop_at = start + s.duration_ns;
@@ -273,6 +298,7 @@ int raw_sender_role(const RunSpec& s, RolePipes p) {
                 std::clamp<std::uint64_t>(due - std::min(due, i), 1, batch));
         }
         const bool time_up = s.count == 0 && monotonic_ns() >= stop_at;
+        const std::uint64_t first = i;
         std::size_t n = 0;
         for (; n < n_max && !last; ++n, ++i) {
             last = s.count > 0 ? i + 1 == s.count : time_up;
@@ -282,6 +308,14 @@ int raw_sender_role(const RunSpec& s, RolePipes p) {
             msgs[n] = {};
             msgs[n].msg_hdr.msg_iov = &iov[n];
             msgs[n].msg_hdr.msg_iovlen = 1;
+        }
+        if (timed && paced) {  // the send times, as the Blip sender writes them
+            const std::uint64_t now = monotonic_ns();
+            for (std::size_t k = 0; k < n; ++k) {
+                const auto intended =
+                    start + static_cast<std::uint64_t>(static_cast<double>(first + k) * period_ns);
+                stamp(bufs.data() + k * s.size, intended, now);
+            }
         }
         // GSO: runs of up to kGsoMaxSegments datagrams, each one message with UDP_SEGMENT
         // (the datagrams are back to back in bufs, so a run is one iovec).

@@ -206,6 +206,7 @@ RepResult run_rep(const RunSpec& s, int timeout_s) {
         const bool ok = spawn(c, [&s, i](RolePipes p) {
             switch (s.kind) {
                 case Kind::kRaw:
+                case Kind::kRawLatency:
                     return raw_receiver_role(s, i, p);
                 case Kind::kPingPong:
                     return blip_echo_role(s, p);
@@ -243,7 +244,7 @@ RepResult run_rep(const RunSpec& s, int timeout_s) {
     }
 
     if (!spawn(tx, [&s](RolePipes p) {
-            return s.kind == Kind::kRaw ? raw_sender_role(s, p) : blip_sender_role(s, p);
+            return is_raw(s.kind) ? raw_sender_role(s, p) : blip_sender_role(s, p);
         })) {
         fail(std::string("fork/pipe: ") + std::strerror(errno));
         cleanup(all);

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,7 +19,11 @@ enum class Kind : std::uint8_t {
     kLatency,     // Blip: one-way, fixed rate, timestamps in the messages
     kPingPong,    // Blip: fixed-rate pings on stream 1, echoed on stream 2
     kRaw,         // plain UDP multicast, sendmmsg/recvmmsg, no protocol
+    kRawLatency,  // plain UDP multicast, one-way, fixed rate, timestamps (latency --raw)
 };
+
+/// The plain-UDP baselines (raw roles, no Blip).
+inline bool is_raw(Kind k) { return k == Kind::kRaw || k == Kind::kRawLatency; }
 
 /// Everything a role needs. The parent fills it, then forks: the children get a copy.
 struct RunSpec {
@@ -123,6 +128,17 @@ struct Report {
     std::uint64_t ctx_voluntary = 0;
     std::uint64_t ctx_involuntary = 0;
 };
+
+/// Raw receivers spin on their socket for this long after the last datagram before they sleep
+/// in poll(), as a Blip channel does with busy_poll_us. Taken from the receivers' busy_poll_us
+/// (--set / --rx-set; the last one given), so a raw baseline waits as the Blip run beside it.
+inline std::uint64_t raw_busy_poll_ns(const RunSpec& s) {
+    std::uint64_t us = 0;
+    for (const auto& [name, value] : s.rx_sets) {
+        if (name == "busy_poll_us") us = std::strtoull(value.c_str(), nullptr, 10);
+    }
+    return us * 1000;
+}
 
 static_assert(sizeof(Report) <= 4096, "a report must fit one atomic pipe write");
 
