@@ -66,7 +66,8 @@ public:
     void on_datagram(Time now, std::span<const std::uint8_t> datagram);
     /// Runs everything due at `now`: NAKs, retries, heartbeats, repairs, inactivity.
     void on_timer(Time now);
-    /// When on_timer() must next run; kNever if nothing is scheduled.
+    /// When on_timer() must next run; kNever if nothing is scheduled, a time at or before
+    /// `now` if at once (a receiver has in-order data waiting to be delivered).
     [[nodiscard]] Time next_deadline(Time now);
 
     /// Sets ReceiverConfig::status_credit (at least 1). A transport learns the buffer its

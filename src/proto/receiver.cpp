@@ -74,7 +74,8 @@ void Receiver::buffer(Time now, std::uint64_t dseq, std::span<const std::uint8_t
         return;
     }
     buffered_bytes_ += datagram.size();
-    pool_peak_ = std::max(pool_peak_, buffered_bytes_);
+    pool_used_ = true;
+    empty_seen_ = false;
     buffer_.emplace(std::piecewise_construct, std::forward_as_tuple(dseq),
                     std::forward_as_tuple(datagram.begin(), datagram.end()));
     ++stats_.out_of_order;
@@ -126,6 +127,7 @@ void Receiver::on_data(Time now, const wire::Data& d, std::span<const std::uint8
 
 void Receiver::on_heartbeat(Time now, const wire::Heartbeat& hb, Output& out) {
     nak_.on_sender_heard(now);
+    release_idle_pool(now);
     if (hb.next_dseq >= next_ && (!sync_valid_ || hb.next_dseq >= sync_dseq_)) {
         sync_valid_ = true;
         sync_dseq_ = hb.next_dseq;
@@ -165,12 +167,13 @@ void Receiver::on_status_seen(Time now, const wire::StatusReport& st) {
 }
 
 void Receiver::poll(Time now, Output& out) {
+    release_idle_pool(now);
     nak_ranges_.clear();
     gave_up_.clear();
     nak_.poll(now, nak_ranges_, gave_up_);
     for (const wire::SeqRange& r : gave_up_) declare_lost(r.first, r.end(), LossReason::kGaveUp);
     if (!nak_ranges_.empty()) send_naks(nak_ranges_, out);
-    if (!gave_up_.empty()) advance(out);
+    if (!gave_up_.empty() || backlog_) advance(out);
     maybe_report(now, out);
 }
 
@@ -227,6 +230,7 @@ void Receiver::maybe_report(Time now, Output& out) {
 }
 
 Time Receiver::next_deadline() const noexcept {
+    if (backlog_) return Time{};
     return std::min(nak_.next_deadline(), status_deadline());
 }
 
@@ -234,7 +238,7 @@ void Receiver::sender_gone(Time /*now*/, Output& out, bool final) {
     for (const wire::SeqRange& r : nak_.take_below(std::numeric_limits<std::uint64_t>::max())) {
         declare_lost(r.first, r.end(), LossReason::kSenderGone);
     }
-    advance(out);
+    advance(out, std::numeric_limits<std::size_t>::max());  // all of it: nothing comes after
     if (!final) return;
     if (loss_open_) {
         if (loss_first_known_) emit_loss(loss_first_, 0, loss_reason_, true, out);
@@ -275,7 +279,8 @@ void Receiver::send_naks(std::vector<wire::SeqRange>& ranges, Output& out) {
 
 // ---- in-order processing ---------------------------------------------------------------
 
-void Receiver::advance(Output& out) {
+void Receiver::advance(Output& out, std::size_t budget) {
+    backlog_ = false;
     for (;;) {
         if (!lost_.empty() && lost_.begin()->first == next_) {
             auto it = lost_.begin();
@@ -285,6 +290,11 @@ void Receiver::advance(Output& out) {
             continue;
         }
         if (!buffer_.empty() && buffer_.begin()->first == next_) {
+            if (budget == 0) {
+                backlog_ = true;
+                return;
+            }
+            --budget;
             auto node = buffer_.extract(buffer_.begin());
             buffered_bytes_ -= node.mapped().size();
             wire::Packet p;
@@ -305,15 +315,25 @@ void Receiver::advance(Output& out) {
                 cursor_ = sync_mseq_;
             }
         }
-        release_pool_if_idle();
         return;
     }
 }
 
-void Receiver::release_pool_if_idle() noexcept {
-    if (!buffer_.empty() || pool_peak_ <= kPoolKeep) return;
+void Receiver::release_idle_pool(Time now) noexcept {
+    if (!pool_used_) return;
+    if (!buffer_.empty()) {
+        empty_seen_ = false;
+        return;
+    }
+    if (!empty_seen_) {
+        empty_seen_ = true;
+        empty_seen_at_ = now;
+        return;
+    }
+    if (now - empty_seen_at_ < kPoolIdle) return;
     pool_.release();  // nothing is allocated from it any more
-    pool_peak_ = 0;
+    pool_used_ = false;
+    empty_seen_ = false;
 }
 
 void Receiver::open_loss(LossReason reason) {

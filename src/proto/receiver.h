@@ -75,6 +75,8 @@ public:
     /// will come to bound it.
     void sender_gone(Time now, Output& out, bool final);
 
+    /// When poll() must next run; kNever if nothing is scheduled. Time{} (the past) means at
+    /// once: in-order data is waiting to be delivered (see kReleasePerPass).
     [[nodiscard]] Time next_deadline() const noexcept;
     [[nodiscard]] const ReceiverStats& stats() const noexcept { return stats_; }
     [[nodiscard]] const NakSchedulerStats& nak_stats() const noexcept { return nak_.stats(); }
@@ -83,6 +85,8 @@ public:
     [[nodiscard]] std::uint64_t next_dseq() const noexcept { return next_; }
     [[nodiscard]] std::uint64_t missing() const noexcept { return nak_.missing(); }
     [[nodiscard]] std::size_t buffered_bytes() const noexcept { return buffered_bytes_; }
+    /// True while the reorder buffer's pool holds memory (see release_idle_pool()).
+    [[nodiscard]] bool reorder_pool_in_use() const noexcept { return pool_used_; }
     /// The limit this receiver reports now: the sender may send dseqs below it. Bounded by
     /// what the socket can hold unread (status_credit beyond the newest datagram read) and
     /// by what the reorder buffer can hold beyond the first one missing.
@@ -103,7 +107,9 @@ private:
         return seq > high_ && seq - high_ > cfg_.max_sequence_jump;
     }
     void buffer(Time now, std::uint64_t dseq, std::span<const std::uint8_t> datagram);
-    void advance(Output& out);
+    /// Delivers what is in order at next_: lost runs, and at most `budget` buffered
+    /// datagrams (the rest stays a backlog that the next call, or poll() at once, continues).
+    void advance(Output& out, std::size_t budget = kReleasePerPass);
     void process(const wire::Data& d, Output& out);
     void process_batch(const wire::Data& d, Output& out);
     void process_fragment(const wire::Data& d, Output& out);
@@ -131,15 +137,25 @@ private:
     // Out-of-order datagrams, from a pool that keeps its memory: at high loss nearly every
     // datagram passes through here, and heap memory freed after each repaired gap went back
     // to the kernel only to be faulted in again for the next. The pool holds what the buffer
-    // held at its fullest (bounded by reorder_buffer_bytes); it is emptied when the buffer
-    // empties after having held more than kPoolKeep, so a loss episode does not pin its
-    // memory for the life of the stream.
+    // held at its fullest (bounded by reorder_buffer_bytes); it is emptied once the buffer
+    // has stayed empty for kPoolIdle, so a loss episode does not pin its memory for the life
+    // of the stream, while steady loss (gaps that keep opening) keeps it.
     std::pmr::unsynchronized_pool_resource pool_;
     std::pmr::map<std::uint64_t, std::pmr::vector<std::uint8_t>> buffer_{&pool_};
     std::size_t buffered_bytes_ = 0;
-    std::size_t pool_peak_ = 0;  // most bytes buffered since the pool was last emptied
-    static constexpr std::size_t kPoolKeep = std::size_t{1} << 20;
-    void release_pool_if_idle() noexcept;
+    bool pool_used_ = false;  // something was allocated since the pool was last emptied
+    Time empty_seen_at_{};    // when poll() or a heartbeat first saw the buffer empty
+    bool empty_seen_ = false;
+    static constexpr Duration kPoolIdle = std::chrono::seconds(1);
+    /// Empties the pool if the buffer has been empty for kPoolIdle (checked from poll() and
+    /// heartbeats, off the data path).
+    void release_idle_pool(Time now) noexcept;
+    // A repair can complete tens of thousands of buffered datagrams at once. Released in one
+    // go, their messages pass through the transport's staging in one batch of tens of MB
+    // (cold memory, page faults) and hold the loop thread for milliseconds. So at most this
+    // many leave per call; backlog_ says more are ready, and next_deadline() is then "now".
+    static constexpr std::size_t kReleasePerPass = 128;
+    bool backlog_ = false;
     std::map<std::uint64_t, LostRange> lost_;  // keyed by first dseq
 
     // Message positions: cursor_ is the first message not yet delivered or reported.
