@@ -297,6 +297,15 @@ void Receiver::advance(Output& out, std::size_t budget) {
             --budget;
             auto node = buffer_.extract(buffer_.begin());
             buffered_bytes_ -= node.mapped().size();
+            // The buffered bytes were written a repair's round trip ago and have left the
+            // core's caches; fetching the next datagram while this one is delivered hides
+            // that latency (its copy out is otherwise the costliest step of a release).
+            if (budget > 0 && !buffer_.empty() && buffer_.begin()->first == next_ + 1) {
+                const std::pmr::vector<std::uint8_t>& ahead = buffer_.begin()->second;
+                for (std::size_t off = 0; off < ahead.size(); off += 64) {
+                    __builtin_prefetch(ahead.data() + off);
+                }
+            }
             wire::Packet p;
             // Decoded once already; decoding again from our own copy cannot fail.
             if (wire::decode(node.mapped(), p) == wire::DecodeError::kOk) {
