@@ -275,10 +275,16 @@ int Channel::send(std::uint32_t stream, std::span<const std::uint8_t> data, std:
         if (on_loop) return d.send(stream, data, seq);
         bool was_idle = false;
         const int r = d.enqueue(stream, data, seq, &was_idle);
-        if (r == BLIP_OK) {
+        // Only a send that finds its stream idle can be lone, and only it reads the clock (a
+        // clock read costs tens of ns on a VM, a sizeable part of a queued small message).
+        // "Nothing sent in the last kLoneGap" is then: no idle send stamped last_send_ns_, and
+        // no hand-over of queued sends to the engine, in that time (a queued send is handed
+        // over after it was made, so the hand-over's time stands in for it).
+        if (r == BLIP_OK && was_idle) {
             const std::int64_t now = clock_now().count();
-            const std::int64_t last = last_send_ns_.exchange(now, std::memory_order_relaxed);
-            if (was_idle && now - last >= kLoneGap.count()) sent_inline = d.flush_inline();
+            const std::int64_t last = std::max(
+                last_send_ns_.exchange(now, std::memory_order_relaxed), d.last_handover_ns());
+            if (now - last >= kLoneGap.count()) sent_inline = d.flush_inline();
         }
         return r;
     });

@@ -99,7 +99,7 @@ private:
     std::unique_ptr<ChannelDriver> driver_;
     std::atomic<bool> closed_{false};
     std::atomic<bool> flush_posted_{false};
-    std::atomic<std::int64_t> last_send_ns_{0};  // clock_now() of the latest send (any thread)
+    std::atomic<std::int64_t> last_send_ns_{0};  // clock_now() of the latest idle send (any thread)
     // Size of the last message refused with BLIP_EAGAIN: wait_writable() waits for room for it
     // (waiting for "any room" would wake at once and the retry would fail again).
     std::atomic<std::size_t> blocked_len_{0};

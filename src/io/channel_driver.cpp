@@ -229,11 +229,12 @@ int ChannelDriver::enqueue(std::uint32_t stream, std::span<const std::uint8_t> d
         }
         if (was_idle != nullptr) *was_idle = q->messages == 0;
         const auto len = static_cast<std::uint32_t>(data.size());
-        const std::size_t at = submitted_.size();
-        submitted_.resize(at + 8 + data.size());
-        std::memcpy(submitted_.data() + at, &stream, 4);
-        std::memcpy(submitted_.data() + at + 4, &len, 4);
-        if (!data.empty()) std::memcpy(submitted_.data() + at + 8, data.data(), data.size());
+        std::uint8_t head[8];
+        std::memcpy(head, &stream, 4);
+        std::memcpy(head + 4, &len, 4);
+        // insert(), not resize() and a copy: resize would zero the bytes first.
+        submitted_.insert(submitted_.end(), head, head + 8);
+        submitted_.insert(submitted_.end(), data.begin(), data.end());
         if (mseq != nullptr) *mseq = q->next_mseq;
         ++q->next_mseq;
         q->bytes += data.size();
@@ -269,6 +270,7 @@ void ChannelDriver::hand_over_locked(proto::Time now) {
         draining_.swap(submitted_);
         for (StreamQueue& q : stream_queues_) q.fresh_bytes = q.fresh_messages = 0;
     }
+    if (!draining_.empty()) last_handover_ns_.store(now.count(), std::memory_order_relaxed);
     for (std::size_t at = 0; at < draining_.size();) {
         std::uint32_t stream = 0;
         std::uint32_t len = 0;

@@ -153,6 +153,12 @@ public:
     /// thread (a wake-up: tens of microseconds). Returns false when the caller must still
     /// have the loop thread flush() (part of the work may have been done).
     bool flush_inline();
+    /// clock_now() of the latest hand-over of submitted messages to the engine (0: none yet).
+    /// Any thread: for Channel::send()'s lone-message test, which thus reads the clock only
+    /// for a send that finds its stream idle.
+    [[nodiscard]] std::int64_t last_handover_ns() const noexcept {
+        return last_handover_ns_.load(std::memory_order_relaxed);
+    }
 
     /// True if every local stream's send queue has room for one more message of `need` bytes
     /// (send would not fail with BLIP_EAGAIN). Any thread.
@@ -259,6 +265,7 @@ private:
     // timer may be armed earlier (FineTimer keeps an earlier deadline), never later. Written by
     // rearm() under mu_, read by flush_inline() under mu_.
     std::atomic<std::int64_t> armed_deadline_ns_{INT64_MAX};
+    std::atomic<std::int64_t> last_handover_ns_{0};  // see last_handover_ns()
 };
 
 }  // namespace blip::io
