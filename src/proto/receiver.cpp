@@ -2,8 +2,8 @@
 #include "proto/receiver.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
-#include <tuple>
 
 #include "proto/stream_header.h"
 #include "wire/codec.h"
@@ -63,7 +63,8 @@ void Receiver::buffer(Time now, std::uint64_t dseq, std::span<const std::uint8_t
     while (buffered_bytes_ + datagram.size() > cfg_.reorder_buffer_bytes && !buffer_.empty() &&
            buffer_.rbegin()->first > dseq) {
         auto last = std::prev(buffer_.end());
-        buffered_bytes_ -= last->second.size();
+        buffered_bytes_ -= last->second.size;
+        free_buffered(last->second);
         nak_.add(now, last->first, last->first + 1);
         buffer_.erase(last);
         ++stats_.buffer_evictions;
@@ -76,8 +77,10 @@ void Receiver::buffer(Time now, std::uint64_t dseq, std::span<const std::uint8_t
     buffered_bytes_ += datagram.size();
     pool_used_ = true;
     empty_seen_ = false;
-    buffer_.emplace(std::piecewise_construct, std::forward_as_tuple(dseq),
-                    std::forward_as_tuple(datagram.begin(), datagram.end()));
+    auto* bytes =
+        static_cast<std::uint8_t*>(pool_.allocate(std::max<std::size_t>(datagram.size(), 1), 1));
+    std::memcpy(bytes, datagram.data(), datagram.size());
+    buffer_.emplace(dseq, Buffered{bytes, datagram.size()});
     ++stats_.out_of_order;
 }
 
@@ -296,21 +299,22 @@ void Receiver::advance(Output& out, std::size_t budget) {
             }
             --budget;
             auto node = buffer_.extract(buffer_.begin());
-            buffered_bytes_ -= node.mapped().size();
+            buffered_bytes_ -= node.mapped().size;
             // The buffered bytes were written a repair's round trip ago and have left the
             // core's caches; fetching the next datagram while this one is delivered hides
             // that latency (its copy out is otherwise the costliest step of a release).
             if (budget > 0 && !buffer_.empty() && buffer_.begin()->first == next_ + 1) {
-                const std::pmr::vector<std::uint8_t>& ahead = buffer_.begin()->second;
-                for (std::size_t off = 0; off < ahead.size(); off += 64) {
-                    __builtin_prefetch(ahead.data() + off);
+                const Buffered& ahead = buffer_.begin()->second;
+                for (std::size_t off = 0; off < ahead.size; off += 64) {
+                    __builtin_prefetch(ahead.data + off);
                 }
             }
             wire::Packet p;
             // Decoded once already; decoding again from our own copy cannot fail.
-            if (wire::decode(node.mapped(), p) == wire::DecodeError::kOk) {
+            if (wire::decode(node.mapped().bytes(), p) == wire::DecodeError::kOk) {
                 process(std::get<wire::Data>(p.body), out);
             }
+            free_buffered(node.mapped());
             ++next_;
             continue;
         }
