@@ -138,7 +138,8 @@ private:
     // Out-of-order datagrams, from a pool that keeps its memory: at high loss nearly every
     // datagram passes through here, and heap memory freed after each repaired gap went back
     // to the kernel only to be faulted in again for the next. The pool holds what the buffer
-    // held at its fullest (bounded by reorder_buffer_bytes); it is emptied once the buffer
+    // held at its fullest (reorder_buffer_bytes of data at most, rounded up to the pool's
+    // block sizes, and the peak of each size seen); it is emptied once the buffer
     // has stayed empty for kPoolIdle, so a loss episode does not pin its memory for the life
     // of the stream, while steady loss (gaps that keep opening) keeps it.
     // The bytes are a raw block from pool_, copied with memcpy: a std::pmr::vector would
