@@ -1,5 +1,5 @@
 // Helpers shared by the real-socket tests: the namespace guard, an owned uv loop that checks
-// every handle was closed, and a datagram recorder.
+// every handle was closed, a datagram recorder, and a sender/receiver socket pair.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -73,6 +73,32 @@ struct Received {
     io::UdpSocket::OnDatagram callback() {
         return
             [this](std::span<const std::uint8_t> d) { datagrams.emplace_back(d.begin(), d.end()); };
+    }
+};
+
+/// A sending and a receiving socket, each recording what it hears. Declare it after the Loop
+/// it opens on, so that it goes first.
+struct SocketPair {
+    io::UdpSocket tx;
+    io::UdpSocket rx;
+    Received rtx;
+    Received rrx;
+
+    /// Opens tx, then rx; on failure says which one and why.
+    ::testing::AssertionResult open(uv_loop_t* loop, const io::UdpOptions& tx_options,
+                                    const io::UdpOptions& rx_options) {
+        std::string err;
+        if (tx.open(loop, tx_options, rtx.callback(), nullptr, &err) != 0) {
+            return ::testing::AssertionFailure() << "open tx: " << err;
+        }
+        if (rx.open(loop, rx_options, rrx.callback(), nullptr, &err) != 0) {
+            return ::testing::AssertionFailure() << "open rx: " << err;
+        }
+        return ::testing::AssertionSuccess();
+    }
+    void close() {
+        tx.close(nullptr);
+        rx.close(nullptr);
     }
 };
 

@@ -24,6 +24,7 @@ using blip::io::UdpOptions;
 using blip::io::UdpSocket;
 using blip::nettest::Loop;
 using blip::nettest::Received;
+using blip::nettest::SocketPair;
 
 namespace {
 
@@ -135,24 +136,18 @@ TEST(UdpSegmentation, OffSendsEveryDatagramInACallOfItsOwn) {
     Loop loop;
     UdpOptions o = options4(test_port(1));
     o.segmentation_offload = false;
-    UdpSocket tx;
-    UdpSocket rx;
-    Received rtx;
-    Received rrx;
-    std::string err;
-    ASSERT_EQ(tx.open(loop.get(), o, rtx.callback(), nullptr, &err), 0) << err;
-    ASSERT_EQ(rx.open(loop.get(), options4(test_port(1)), rrx.callback(), nullptr, &err), 0) << err;
+    SocketPair p;
+    ASSERT_TRUE(p.open(loop.get(), o, options4(test_port(1))));
     const Batch b = mixed_batch();
-    const UdpSocket::BatchResult r = tx.send_batch(b.data, b.ends);
+    const UdpSocket::BatchResult r = p.tx.send_batch(b.data, b.ends);
     EXPECT_EQ(r.dropped + r.failed, 0U);
-    ASSERT_TRUE(loop.run_until([&] { return rrx.datagrams.size() >= b.datagrams.size(); }));
+    ASSERT_TRUE(loop.run_until([&] { return p.rrx.datagrams.size() >= b.datagrams.size(); }));
     loop.settle(std::chrono::milliseconds(50));
-    EXPECT_EQ(rrx.datagrams, b.datagrams);
-    EXPECT_EQ(tx.stats().packets_sent, b.datagrams.size());
-    EXPECT_EQ(tx.stats().gso_sends, 0U);
-    EXPECT_EQ(rx.stats().gro_reads, 0U) << "nothing was sent as a run";
-    tx.close(nullptr);
-    rx.close(nullptr);
+    EXPECT_EQ(p.rrx.datagrams, b.datagrams);
+    EXPECT_EQ(p.tx.stats().packets_sent, b.datagrams.size());
+    EXPECT_EQ(p.tx.stats().gso_sends, 0U);
+    EXPECT_EQ(p.rx.stats().gro_reads, 0U) << "nothing was sent as a run";
+    p.close();
 }
 
 // A datagram larger than the path MTU cannot be a segment (the kernel refuses the run with
@@ -172,15 +167,10 @@ TEST(UdpSegmentation, RefusedOffloadFallsBackWithoutLosingADatagram) {
         o.loopback = false;
         return o;
     };
-    UdpSocket tx;
-    UdpSocket rx;
-    Received rtx;
-    Received rrx;
-    std::string err;
-    ASSERT_EQ(tx.open(loop.get(), options6(test_port(2), veth0), rtx.callback(), nullptr, &err), 0)
-        << err;
-    ASSERT_EQ(rx.open(loop.get(), options6(test_port(2), veth1), rrx.callback(), nullptr, &err), 0)
-        << err;
+    SocketPair p;
+    ASSERT_TRUE(p.open(loop.get(), options6(test_port(2), veth0), options6(test_port(2), veth1)));
+    UdpSocket& tx = p.tx;
+    Received& rrx = p.rrx;
     ASSERT_TRUE(tx.segmenting());
 
     Batch fits;  // below veth's MTU of 1500: a run on the wire, cut by the sending side
@@ -202,8 +192,7 @@ TEST(UdpSegmentation, RefusedOffloadFallsBackWithoutLosingADatagram) {
     EXPECT_FALSE(tx.segmenting()) << "refused once: one by one from then on";
     EXPECT_EQ(tx.stats().gso_sends, 1U);
     EXPECT_EQ(tx.stats().datagrams_sent, fits.datagrams.size() + big.datagrams.size());
-    tx.close(nullptr);
-    rx.close(nullptr);
+    p.close();
 }
 
 // Runs read whole can bring thousands of datagrams in one readiness event; the socket hands on
@@ -213,18 +202,14 @@ TEST(UdpSegmentation, AFloodIsHandedOnInTurnsOfBoundedSize) {
     Loop loop;
     UdpOptions o = options4(test_port(3));
     o.recv_buffer = 4 << 20;
-    UdpSocket tx;
-    UdpSocket rx;
-    Received rtx;
-    Received rrx;
-    std::string err;
-    ASSERT_EQ(tx.open(loop.get(), o, rtx.callback(), nullptr, &err), 0) << err;
-    ASSERT_EQ(rx.open(loop.get(), o, rrx.callback(), nullptr, &err), 0) << err;
-    ASSERT_TRUE(rx.receives_runs());
+    SocketPair p;
+    ASSERT_TRUE(p.open(loop.get(), o, o));
+    const Received& rrx = p.rrx;
+    ASSERT_TRUE(p.rx.receives_runs());
 
     Batch b;
     for (int i = 0; i < 4000; ++i) b.add(200);
-    const UdpSocket::BatchResult r = tx.send_batch(b.data, b.ends);
+    const UdpSocket::BatchResult r = p.tx.send_batch(b.data, b.ends);
     ASSERT_EQ(r.dropped + r.failed, 0U);
 
     // Counts the datagrams handed on between two turns of the loop (uv_prepare runs before
@@ -250,13 +235,12 @@ TEST(UdpSegmentation, AFloodIsHandedOnInTurnsOfBoundedSize) {
               0);
     ASSERT_TRUE(loop.run_until([&] { return rrx.datagrams.size() >= b.datagrams.size(); }));
     EXPECT_EQ(rrx.datagrams, b.datagrams);
-    EXPECT_GT(rx.stats().gro_reads, 0U);
+    EXPECT_GT(p.rx.stats().gro_reads, 0U);
     // 640 per turn, overshot by at most one slot's run (64 datagrams) less one.
     EXPECT_LE(turns.most, 640U + 63U);
     EXPECT_GE(turns.turns, 4000 / (640 + 63));
     uv_close(reinterpret_cast<uv_handle_t*>(&turns.prepare), nullptr);
-    tx.close(nullptr);
-    rx.close(nullptr);
+    p.close();
 }
 
 }  // namespace

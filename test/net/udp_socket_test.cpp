@@ -25,6 +25,7 @@ using blip::io::UdpSocket;
 using blip::nettest::bytes;
 using blip::nettest::Loop;
 using blip::nettest::Received;
+using blip::nettest::SocketPair;
 
 namespace {
 
@@ -152,28 +153,23 @@ TEST(UdpSocket, TruncatedDatagramIsDroppedAndCounted) {
     Loop loop;
     UdpOptions o = options(test_port(2));
     o.drop_own = false;  // tx hears itself with its full-size buffer
-    UdpSocket tx;
-    UdpSocket rx;
-    Received rtx;
-    Received rrx;
-    std::string err;
-    ASSERT_EQ(tx.open(loop.get(), o, rtx.callback(), nullptr, &err), 0) << err;
-    o.datagram_buffer = 64;
-    ASSERT_EQ(rx.open(loop.get(), o, rrx.callback(), nullptr, &err), 0) << err;
+    UdpOptions small = o;
+    small.datagram_buffer = 64;
+    SocketPair p;
+    ASSERT_TRUE(p.open(loop.get(), o, small));
 
     const std::vector<std::uint8_t> big(100, 0xAB);
     const std::vector<std::uint8_t> exact(64, 0xCD);
-    ASSERT_EQ(tx.send(big), 0);
-    ASSERT_EQ(tx.send(exact), 0);
-    ASSERT_TRUE(loop.run_until([&] { return rtx.datagrams.size() == 2; }));
-    ASSERT_TRUE(loop.run_until([&] { return !rrx.datagrams.empty(); }));
+    ASSERT_EQ(p.tx.send(big), 0);
+    ASSERT_EQ(p.tx.send(exact), 0);
+    ASSERT_TRUE(loop.run_until([&] { return p.rtx.datagrams.size() == 2; }));
+    ASSERT_TRUE(loop.run_until([&] { return !p.rrx.datagrams.empty(); }));
     loop.settle(std::chrono::milliseconds(50));
-    ASSERT_EQ(rrx.datagrams.size(), 1U);  // only the one that fit
-    EXPECT_EQ(rrx.datagrams[0], exact);
-    EXPECT_EQ(rx.stats().truncated_dropped, 1U);
-    EXPECT_EQ(tx.stats().truncated_dropped, 0U);
-    tx.close(nullptr);
-    rx.close(nullptr);
+    ASSERT_EQ(p.rrx.datagrams.size(), 1U);  // only the one that fit
+    EXPECT_EQ(p.rrx.datagrams[0], exact);
+    EXPECT_EQ(p.rx.stats().truncated_dropped, 1U);
+    EXPECT_EQ(p.tx.stats().truncated_dropped, 0U);
+    p.close();
 }
 
 TEST(UdpSocket, BufferSizesAreReadBack) {
