@@ -278,6 +278,10 @@ int raw_sender_role(const RunSpec& s, RolePipes p) {
     const bool timed = s.kind == Kind::kRawLatency;
     const double period_ns = paced ? 1e9 / s.rate : 0;
     const std::uint64_t start = monotonic_ns();
+    // Paced: datagram k is due at start + k / rate.
+    auto intended_at = [&](std::uint64_t k) {
+        return start + static_cast<std::uint64_t>(static_cast<double>(k) * period_ns);
+    };
     const std::uint64_t stop_at = start + s.duration_ns;
     r.start_ns = start;
     std::uint64_t i = 0;
@@ -287,8 +291,7 @@ int raw_sender_role(const RunSpec& s, RolePipes p) {
         // intended time of datagram i stays start + i / rate.
         std::size_t n_max = batch;
         if (paced) {
-            const auto intended =
-                start + static_cast<std::uint64_t>(static_cast<double>(i) * period_ns);
+            const std::uint64_t intended = intended_at(i);
             wait_until(intended, s.spin_ns);
             const std::uint64_t now = monotonic_ns();
             lag.push_back(now - std::min(now, intended));
@@ -312,9 +315,7 @@ int raw_sender_role(const RunSpec& s, RolePipes p) {
         if (timed && paced) {  // the send times, as the Blip sender writes them
             const std::uint64_t now = monotonic_ns();
             for (std::size_t k = 0; k < n; ++k) {
-                const auto intended =
-                    start + static_cast<std::uint64_t>(static_cast<double>(first + k) * period_ns);
-                stamp(bufs.data() + k * s.size, intended, now);
+                stamp(bufs.data() + k * s.size, intended_at(first + k), now);
             }
         }
         // GSO: runs of up to kGsoMaxSegments datagrams, each one message with UDP_SEGMENT
