@@ -352,7 +352,7 @@ typedef void (*blip_event_fn)(void* user, blip_channel_t* ch, const blip_event_i
  * | flow_control | bool | 1 | receivers report how far each sender may go (STATUS) and senders hold new data to the slowest receiver that reports, so a fast sender cannot overrun a slow receiver's socket buffer (a new stream's first burst waits up to 20 ms for the first reports); 0 on a receiver: it never holds senders back; 0 on a sender: it ignores reports |
  * | flow_timeout_ms | int | 500 | a receiver that holds a sender back and stays silent this long (gone, or stuck) stops holding it |
  * | join | string | "next" | late join: "next" (from the next message heard) or "recover" (all the sender still holds) |
- * | reorder_buffer_bytes | int >= 65507 | 33554432 | out-of-order bytes buffered per sender stream |
+ * | reorder_buffer_bytes | int >= 65507 | 33554432 | memory for out-of-order datagrams per sender stream (each takes `datagram_size` rounded up to 64 bytes, or its own size if larger) |
  * | nak_delay_min_us | int | 20 | shortest wait before a NAK |
  * | nak_backoff_us | int | 500 | random extra wait before a NAK (suppression window) |
  * | repair_timeout_us | int | 1000 | wait for a repair before NAKing again (doubles per retry); with adaptive_repair_timeout the longest first wait, and the one until a round trip has been measured (raise it for a path whose round trip is longer) |

@@ -4,11 +4,21 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <memory>
 
 #include "proto/stream_header.h"
 #include "wire/codec.h"
 
 namespace blip::proto {
+
+namespace {
+
+// reorder_buffer_bytes, but room for one datagram at least.
+std::size_t reorder_limit(const ReceiverConfig& cfg, std::size_t datagram_size) {
+    return std::max(cfg.reorder_buffer_bytes, BlockPool::block_size_for(datagram_size));
+}
+
+}  // namespace
 
 Receiver::Receiver(const ReceiverConfig& cfg, const StreamKey& key, Rng& rng,
                    std::size_t datagram_size, std::uint64_t start, bool from_session_start,
@@ -19,11 +29,20 @@ Receiver::Receiver(const ReceiverConfig& cfg, const StreamKey& key, Rng& rng,
       nak_(cfg, rng),
       next_(start),
       high_(start),
-      pool_(std::pmr::pool_options{0, wire::kMaxDatagramSize}),
+      blocks_(datagram_size,
+              reorder_limit(cfg, datagram_size) / BlockPool::block_size_for(datagram_size)),
+      buffer_limit_(reorder_limit(cfg, datagram_size)),
       cursor_known_(from_session_start),
       self_(self),
-      reorder_credit_(std::max<std::uint64_t>(1, cfg.reorder_buffer_bytes / datagram_size)) {
+      reorder_credit_(buffer_limit_ / blocks_.block_size()) {
     scratch_.resize(datagram_size_);
+}
+
+Receiver::~Receiver() {
+    // Blocks go with blocks_; datagrams larger than a block have their own heap bytes.
+    for (const auto& [dseq, b] : buffer_) {
+        if (b.size > blocks_.block_size()) delete[] b.data;
+    }
 }
 
 // ---- datagram bookkeeping --------------------------------------------------------------
@@ -60,28 +79,39 @@ void Receiver::buffer(Time now, std::uint64_t dseq, std::span<const std::uint8_t
     // Over the byte limit, keep what is nearest to delivery: evict the furthest datagrams
     // (they become missing again and are NAKed later), or drop this one if it is furthest.
     // The datagram at next_ never needs the buffer, so progress is always possible.
-    while (buffered_bytes_ + datagram.size() > cfg_.reorder_buffer_bytes && !buffer_.empty() &&
+    const std::size_t cost = charge(datagram.size());
+    while (buffered_bytes_ + cost > buffer_limit_ && !buffer_.empty() &&
            buffer_.rbegin()->first > dseq) {
         auto last = std::prev(buffer_.end());
-        buffered_bytes_ -= last->second.size;
         free_buffered(last->second);
         nak_.add(now, last->first, last->first + 1);
         buffer_.erase(last);
         ++stats_.buffer_evictions;
     }
-    if (buffered_bytes_ + datagram.size() > cfg_.reorder_buffer_bytes) {
+    if (buffered_bytes_ + cost > buffer_limit_) {
         nak_.add(now, dseq, dseq + 1);
         ++stats_.buffer_evictions;
         return;
     }
-    buffered_bytes_ += datagram.size();
+    buffered_bytes_ += cost;
     pool_used_ = true;
     empty_seen_ = false;
-    auto* bytes =
-        static_cast<std::uint8_t*>(pool_.allocate(std::max<std::size_t>(datagram.size(), 1), 1));
+    std::uint8_t* bytes =
+        datagram.size() <= blocks_.block_size()
+            ? blocks_.take()
+            : std::make_unique_for_overwrite<std::uint8_t[]>(datagram.size()).release();
     std::memcpy(bytes, datagram.data(), datagram.size());
     buffer_.emplace(dseq, Buffered{bytes, datagram.size()});
     ++stats_.out_of_order;
+}
+
+void Receiver::free_buffered(const Buffered& b) noexcept {
+    buffered_bytes_ -= charge(b.size);
+    if (b.size <= blocks_.block_size()) {
+        blocks_.give_back(b.data);
+    } else {
+        delete[] b.data;
+    }
 }
 
 // ---- inputs ----------------------------------------------------------------------------
@@ -299,7 +329,6 @@ void Receiver::advance(Output& out, std::size_t budget) {
             }
             --budget;
             auto node = buffer_.extract(buffer_.begin());
-            buffered_bytes_ -= node.mapped().size;
             // The buffered bytes were written a repair's round trip ago and have left the
             // core's caches; fetching the next datagram while this one is delivered hides
             // that latency (its copy out is otherwise the costliest step of a release).
@@ -344,7 +373,8 @@ void Receiver::release_idle_pool(Time now) noexcept {
         return;
     }
     if (now - empty_seen_at_ < kPoolIdle) return;
-    pool_.release();  // nothing is allocated from it any more
+    blocks_.release();  // nothing is allocated from them any more
+    node_pool_.release();
     pool_used_ = false;
     empty_seen_ = false;
 }

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "proto/block_pool.h"
 #include "proto/config.h"
 #include "proto/events.h"
 #include "proto/nak_scheduler.h"
@@ -56,7 +57,8 @@ public:
     /// `self` names this receiver in its STATUS reports.
     Receiver(const ReceiverConfig& cfg, const StreamKey& key, Rng& rng, std::size_t datagram_size,
              std::uint64_t start, bool from_session_start, ReporterId self = {});
-    Receiver(const Receiver&) = delete;  // buffer_ allocates from this object's pool_
+    ~Receiver();
+    Receiver(const Receiver&) = delete;  // buffer_ allocates from this object's pools
     Receiver& operator=(const Receiver&) = delete;
 
     /// `datagram` is the raw packet `d` was decoded from (copied if buffered).
@@ -85,8 +87,12 @@ public:
     [[nodiscard]] const StreamKey& key() const noexcept { return key_; }
     [[nodiscard]] std::uint64_t next_dseq() const noexcept { return next_; }
     [[nodiscard]] std::uint64_t missing() const noexcept { return nak_.missing(); }
+    /// Memory the reorder buffer's datagrams take (whole blocks; see buffer_), at most
+    /// reorder_buffer_bytes.
     [[nodiscard]] std::size_t buffered_bytes() const noexcept { return buffered_bytes_; }
-    /// True while the reorder buffer's pool holds memory (see release_idle_pool()).
+    /// Memory the reorder buffer's blocks hold, in use or kept for the next gap.
+    [[nodiscard]] std::size_t reorder_held_bytes() const noexcept { return blocks_.held_bytes(); }
+    /// True while the reorder buffer's pools hold memory (see release_idle_pool()).
     [[nodiscard]] bool reorder_pool_in_use() const noexcept { return pool_used_; }
     /// The limit this receiver reports now: the sender may send dseqs below it. Bounded by
     /// what the socket can hold unread (status_credit beyond the newest datagram read) and
@@ -135,31 +141,36 @@ private:
     // missing (in nak_) or lost (in lost_); nothing at or above high_ is known.
     std::uint64_t next_;
     std::uint64_t high_;
-    // Out-of-order datagrams, from a pool that keeps its memory: at high loss nearly every
-    // datagram passes through here, and heap memory freed after each repaired gap went back
-    // to the kernel only to be faulted in again for the next. The pool holds what the buffer
-    // held at its fullest (reorder_buffer_bytes of data at most, rounded up to the pool's
-    // block sizes, and the peak of each size seen); it is emptied once the buffer
-    // has stayed empty for kPoolIdle, so a loss episode does not pin its memory for the life
-    // of the stream, while steady loss (gaps that keep opening) keeps it.
-    // The bytes are a raw block from pool_, copied with memcpy: a std::pmr::vector would
-    // construct them one by one through its allocator (a byte loop, 4-5x slower than memcpy).
+    // Out-of-order datagrams. At high loss nearly every datagram passes through here, so
+    // their memory is kept between gaps (heap memory freed after each repaired gap went back
+    // to the kernel only to be faulted in again for the next), and counted honestly: each
+    // datagram up to datagram_size takes one block of blocks_ (memcpy into it), and the byte
+    // limit counts blocks, so the blocks held never exceed reorder_buffer_bytes (plus one
+    // chunk). A larger datagram (a sender configured for bigger ones) gets its own heap
+    // bytes, counted at their size. The map's nodes come from node_pool_ (~64 bytes per
+    // buffered datagram). Both are emptied once the buffer has stayed empty for kPoolIdle, so
+    // a loss episode does not pin its memory for the life of the stream, while steady loss
+    // (gaps that keep opening) keeps it.
     struct Buffered {
         std::uint8_t* data;
         std::size_t size;
         [[nodiscard]] std::span<const std::uint8_t> bytes() const noexcept { return {data, size}; }
     };
-    std::pmr::unsynchronized_pool_resource pool_;
-    std::pmr::map<std::uint64_t, Buffered> buffer_{&pool_};
-    void free_buffered(const Buffered& b) noexcept {
-        pool_.deallocate(b.data, std::max<std::size_t>(b.size, 1), 1);
+    BlockPool blocks_;
+    std::pmr::unsynchronized_pool_resource node_pool_;
+    std::pmr::map<std::uint64_t, Buffered> buffer_{&node_pool_};
+    /// Bytes a buffered datagram of `size` holds: a whole block, or its own size above that.
+    [[nodiscard]] std::size_t charge(std::size_t size) const noexcept {
+        return size <= blocks_.block_size() ? blocks_.block_size() : size;
     }
+    void free_buffered(const Buffered& b) noexcept;
+    std::size_t buffer_limit_;  // reorder_buffer_bytes, but at least one block
     std::size_t buffered_bytes_ = 0;
     bool pool_used_ = false;  // something was allocated since the pool was last emptied
     Time empty_seen_at_{};    // when poll() or a heartbeat first saw the buffer empty
     bool empty_seen_ = false;
     static constexpr Duration kPoolIdle = std::chrono::seconds(1);
-    /// Empties the pool if the buffer has been empty for kPoolIdle (checked from poll() and
+    /// Empties the pools if the buffer has been empty for kPoolIdle (checked from poll() and
     /// heartbeats, off the data path).
     void release_idle_pool(Time now) noexcept;
     // A repair can complete tens of thousands of buffered datagrams at once. Released in one

@@ -63,12 +63,14 @@ class Feed {
 public:
     // Flow-control reports are off: these tests read the receiver's NAKs from its output
     // (test/unit/flow_control_test.cpp covers the reports).
+    // The receiver's datagram_size is the sender's unless `rx_datagram_size` is given.
     explicit Feed(ReceiverConfig rc = {}, SenderConfig sc = {}, std::uint64_t start = 0,
-                  bool from_session_start = true)
+                  bool from_session_start = true, std::size_t rx_datagram_size = 0)
         : rcfg(without_reports(std::move(rc))),
           scfg(sc),
           sender(scfg, kKey, kT0),
-          rx(rcfg, kKey, rng, scfg.datagram_size, start, from_session_start) {}
+          rx(rcfg, kKey, rng, rx_datagram_size != 0 ? rx_datagram_size : scfg.datagram_size, start,
+             from_session_start) {}
 
     ReceiverConfig rcfg;
     SenderConfig scfg;
@@ -83,6 +85,7 @@ public:
     std::set<std::uint64_t> unanswered;        // NAKs for these get no answer
     std::vector<wire::SeqRange> naked;         // every range the receiver NAKed
     std::size_t max_buffered = 0;              // highest rx.buffered_bytes() seen
+    std::size_t max_held = 0;                  // highest rx.reorder_held_bytes() seen
 
     /// Queues `msgs` and flushes; returns the dseqs of the new DATA (not fed to rx).
     std::vector<std::uint64_t> send(const std::vector<Bytes>& msgs) {
@@ -133,6 +136,7 @@ public:
                 break;
         }
         max_buffered = std::max(max_buffered, rx.buffered_bytes());
+        max_held = std::max(max_held, rx.reorder_held_bytes());
     }
     void deliver(std::uint64_t dseq) { feed(originals.at(dseq)); }
     void deliver(const std::vector<std::uint64_t>& dseqs) {
@@ -665,6 +669,54 @@ TEST(Receiver, ReorderBufferStaysWithinItsByteLimitAndAllIsDelivered) {
     EXPECT_TRUE(f.losses().empty());
     EXPECT_EQ(f.rx.buffered_bytes(), 0u);
     EXPECT_EQ(f.rx.missing(), 0u);
+}
+
+// The limit counts the memory a buffered datagram takes: a whole block (datagram_size
+// rounded up to 64 bytes), not its length. So the blocks the buffer holds, in use or kept,
+// never exceed reorder_buffer_bytes.
+TEST(Receiver, ReorderMemoryIsCountedInWholeBlocksAndStaysWithinTheLimit) {
+    ReceiverConfig rc;
+    rc.reorder_buffer_bytes = 200'000;  // 142 blocks of 1408 bytes
+    Feed f(rc);
+    const auto sent = messages(400, 1000);  // one message per datagram of ~1050 bytes
+    const auto dseqs = f.send(sent);
+    ASSERT_EQ(dseqs.size(), 400u);
+    f.deliver_except(dseqs, {dseqs[0]});
+    EXPECT_EQ(f.max_buffered, 142u * 1408u);
+    EXPECT_EQ(f.rx.stats().out_of_order, 142u);
+    EXPECT_EQ(f.rx.stats().buffer_evictions, 399u - 142u);
+    EXPECT_LE(f.max_held, rc.reorder_buffer_bytes);
+    f.deliver(dseqs[0]);
+    f.run_for(1s);  // the evicted ones are NAKed and repaired
+    expect_delivered(f.rx_out, sent, iota(0, 400));
+    EXPECT_LE(f.max_buffered, rc.reorder_buffer_bytes);
+    EXPECT_LE(f.max_held, rc.reorder_buffer_bytes);
+    EXPECT_EQ(f.rx.buffered_bytes(), 0u);
+}
+
+// A sender with larger datagrams than this receiver's datagram_size: those do not fit a
+// block and get heap bytes of their own, counted at their length. Some are still buffered
+// when the receiver goes (its destructor frees them; ASan would report a leak).
+TEST(Receiver, DatagramsLargerThanABlockAreBufferedAndDelivered) {
+    SenderConfig sc;
+    sc.datagram_size = 8000;
+    Feed f({}, sc, 0, true, 1400);
+    std::vector<Bytes> sent;
+    for (std::uint8_t i = 0; i < 40; ++i) sent.push_back(pattern(i % 2 == 0 ? 5000 : 300, i));
+    const auto dseqs = f.send_each(sent);
+    ASSERT_EQ(dseqs.size(), 40u);
+    const std::vector<std::uint64_t> first(dseqs.begin(), dseqs.begin() + 20);
+    f.deliver_except(first, {first[0]});
+    // 9 datagrams of ~5 KB on the heap, 10 small ones in blocks of 1408.
+    EXPECT_GT(f.rx.buffered_bytes(), 10u * 1408u + 9u * 5000u);
+    EXPECT_LT(f.rx.buffered_bytes(), 10u * 1408u + 9u * 5100u);
+    f.deliver(first[0]);
+    expect_delivered(f.rx_out, sent, iota(0, 20));
+    EXPECT_EQ(f.rx.buffered_bytes(), 0u);
+    const std::vector<std::uint64_t> second(dseqs.begin() + 20, dseqs.end());
+    f.deliver_except(second, {second[0]});  // left buffered
+    EXPECT_GT(f.rx.buffered_bytes(), 9u * 5000u);
+    EXPECT_TRUE(f.losses().empty());
 }
 
 TEST(Receiver, MessageAboveMaxMessageSizeIsRejectedAndLaterOnesDelivered) {
