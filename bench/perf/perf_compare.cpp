@@ -15,6 +15,15 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 double ratio(double a, double b) { return std::isnan(a) || std::isnan(b) || b == 0 ? kNaN : a / b; }
 
+// The receiver's reorder_buffer_bytes in a run: as --rx-set gives it, else the default.
+double reorder_limit(const RunSpec& spec) {
+    double limit = 32.0 * 1024 * 1024;
+    for (const auto& [name, value] : spec.rx_sets) {
+        if (name == "reorder_buffer_bytes") limit = std::stod(value);
+    }
+    return limit;
+}
+
 }  // namespace
 
 void run_compare(const Options& o, Document& doc) {
@@ -122,6 +131,18 @@ void run_compare(const Options& o, Document& doc) {
            med("latency_64_busy", "lat.p99"), Unit::kNs, "", "<", 50000);
     target("repair_p99_1pct", "repair delay p99 at 1% loss", med("repair_1pct", "repair_delay.p99"),
            Unit::kNs, "", "<", 2e6);
+    {
+        // A receiver's memory from its configuration: what it holds once open, its reorder
+        // buffer (reorder_buffer_bytes of blocks for the one sender, ~5 % more of index), and
+        // what the transport keeps for any traffic: two 4 MiB staging arenas (callback mode)
+        // and ~1.3 MiB of receive slots; 10 MiB for those. The lossy run uses the buffer.
+        const double bound_kb = med("blip_1k_loss5", "rx.rss_start_kb") +
+                                (reorder_limit(t1k_loss) * 1.05 + 10.0 * 1024 * 1024) / 1024;
+        target("rx_memory_loss5",
+               "receiver peak VmRSS, 1 KiB at 5% loss (bound: VmRSS once open + "
+               "1.05 x reorder_buffer_bytes + 10 MiB)",
+               med("blip_1k_loss5", "rx.hwm_kb"), Unit::kKB, "", "<", bound_kb);
+    }
     const double early = med("blip_1k", "rx.rss_early_kb");
     const double end = med("blip_1k", "rx.rss_end_kb");
     doc.notes.push_back(
