@@ -2,7 +2,6 @@
 #include "proto/block_pool.h"
 
 #include <algorithm>
-#include <cstring>
 #include <utility>
 
 namespace blip::proto {
@@ -14,22 +13,11 @@ BlockPool::BlockPool(std::size_t block_size, std::size_t max_blocks, std::size_t
 
 std::uint8_t* BlockPool::take() {
     std::uint8_t* block;
-    if (free_ != nullptr) {
-        block = free_;
-        std::memcpy(&free_, block, sizeof free_);
+    if (!free_.empty()) {
+        block = free_.back();
+        free_.pop_back();
     } else {
-        if (fresh_left_ == 0) {
-            // Over-aligned new: the blocks of a chunk start on cache-line boundaries.
-            const std::size_t n = held_blocks_ < max_blocks_
-                                      ? std::min(blocks_per_chunk_, max_blocks_ - held_blocks_)
-                                      : blocks_per_chunk_;
-            std::unique_ptr<std::uint8_t[], FreeChunk> chunk(static_cast<std::uint8_t*>(
-                ::operator new[](n* block_size_, std::align_val_t{kAlign})));
-            chunks_.push_back(std::move(chunk));
-            fresh_ = chunks_.back().get();
-            fresh_left_ = n;
-            held_blocks_ += n;
-        }
+        if (fresh_left_ == 0) add_chunk();
         block = fresh_;
         fresh_ += block_size_;
         --fresh_left_;
@@ -38,9 +26,23 @@ std::uint8_t* BlockPool::take() {
     return block;
 }
 
+void BlockPool::add_chunk() {
+    const std::size_t n = held_blocks_ < max_blocks_
+                              ? std::min(blocks_per_chunk_, max_blocks_ - held_blocks_)
+                              : blocks_per_chunk_;
+    const std::size_t bytes = n * block_size_;
+    // Over-aligned new: the blocks of a chunk start on cache-line boundaries.
+    std::unique_ptr<std::uint8_t[], FreeChunk> chunk(
+        static_cast<std::uint8_t*>(::operator new[](bytes, std::align_val_t{kAlign})));
+    free_.reserve(held_blocks_ + n);  // room to give back every block, so give_back() cannot throw
+    chunks_.push_back(std::move(chunk));
+    fresh_ = chunks_.back().get();
+    fresh_left_ = n;
+    held_blocks_ += n;
+}
+
 void BlockPool::give_back(std::uint8_t* block) noexcept {
-    std::memcpy(block, &free_, sizeof free_);
-    free_ = block;
+    free_.push_back(block);  // within the capacity add_chunk() reserved
     --in_use_;
 }
 
@@ -48,7 +50,7 @@ bool BlockPool::release() noexcept {
     if (in_use_ != 0) return false;
     chunks_.clear();
     held_blocks_ = 0;
-    free_ = nullptr;
+    free_ = {};
     fresh_ = nullptr;
     fresh_left_ = 0;
     return true;
