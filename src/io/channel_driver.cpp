@@ -163,10 +163,6 @@ int ChannelDriver::open(uv_loop_t* loop, const DriverOptions& opts, std::string*
     // of ours to close.
     // Errors no call returns (a failed receive, a queued send failing later) arrive outside
     // the core, so the owner's staged work is handed on right after.
-    socket_.on_read_done = [this] {
-        if (unfollowed_ > 0) follow_up();
-    };
-    unfollowed_ = 0;
     socket_.on_error = [this](int code, const std::string& what) {
         if (state_ != State::kOpen || !on_socket_error) return;
         on_socket_error(code, what);
@@ -444,13 +440,7 @@ void ChannelDriver::on_datagram(std::span<const std::uint8_t> datagram) {
         CoreGuard guard(mu_, core_thread_);
         endpoint_->on_datagram(now, datagram);
     }
-    last_datagram_at_ = now;
-    if (++unfollowed_ >= kFollowUpEvery) follow_up();
-}
-
-void ChannelDriver::follow_up() {
-    unfollowed_ = 0;
-    busy_.touch(last_datagram_at_);
+    busy_.touch(now);
     transmit_pending();
     rearm();
     core_done();

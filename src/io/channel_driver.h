@@ -199,15 +199,6 @@ private:
     void event(const proto::Event& ev) override;
 
     void on_datagram(std::span<const std::uint8_t> datagram);
-    // What follows received datagrams: sending what they caused (NAKs, reports), re-arming
-    // the timer, handing their messages to the owner. Done once per kFollowUpEvery datagrams
-    // and at the end of each read, not per datagram: per datagram it was ~10 % of a lossy
-    // receiver's thread (a timerfd_settime, a clock read and a dispatch each time), and it
-    // waits at most kFollowUpEvery datagrams' processing (~10-20 us) this way.
-    void follow_up();
-    static constexpr unsigned kFollowUpEvery = 16;
-    unsigned unfollowed_ = 0;  // datagrams handed to the endpoint since the last follow_up()
-    proto::Time last_datagram_at_{};
     void transmit_pending();
     // Under mu_: hands submitted_ to the endpoint and lets it pack and emit.
     void hand_over_locked(proto::Time now);

@@ -113,7 +113,6 @@ struct UdpSocketState {
     bool receiving = false;  // cleared by close(), which may run inside on_datagram
     UdpSocket::OnDatagram on_datagram;
     UdpSocket::OnError on_error;
-    std::function<void()> on_read_done;
     std::function<void()> on_closed;
     std::size_t max_send_queue = 0;
     // The group: a sockaddr_in, or a sockaddr_in6 with the scope id set when it needs one.
@@ -193,7 +192,7 @@ void deliver_read(UdpSocketState* impl, const std::uint8_t* data, std::size_t le
 
 // Reads what the receive socket holds, a recvmmsg batch at a time, until it is drained or
 // about kDatagramsPerEvent datagrams were handed on.
-void read_batches(UdpSocketState* impl) {
+void read_datagrams(UdpSocketState* impl) {
     std::array<mmsghdr, kRecvBatch> msgs{};
     std::array<iovec, kRecvBatch> iov{};
     // UDP_GRO's segment size: an int.
@@ -244,15 +243,6 @@ void read_batches(UdpSocketState* impl) {
                          segment);
         }
         if (static_cast<std::size_t>(n) < slots) return;  // drained
-    }
-}
-
-// read_batches(), then on_read_done if anything was handed on.
-void read_datagrams(UdpSocketState* impl) {
-    const std::uint64_t start = impl->stats.datagrams_received;
-    read_batches(impl);
-    if (impl->receiving && impl->stats.datagrams_received != start && impl->on_read_done) {
-        impl->on_read_done();
     }
 }
 
@@ -526,7 +516,6 @@ int UdpSocket::open(uv_loop_t* loop, const UdpOptions& opts, OnDatagram cb, UdpI
     }
     impl->on_datagram = std::move(cb);
     impl->on_error = on_error;
-    impl->on_read_done = on_read_done;
     impl->max_send_queue = opts.max_send_queue;
     impl->gso = opts.segmentation_offload;
     impl->group = target;

@@ -111,11 +111,6 @@ public:
 
     /// Set before open() (it is copied there); may stay empty.
     OnError on_error;
-    /// Set before open() (copied there); may stay empty. Called on the loop thread when a
-    /// readable event has handed its datagrams (at least one) to OnDatagram, unless the socket
-    /// was closed meanwhile: where a receiver does once per read what need not follow every
-    /// datagram. Must not throw.
-    std::function<void()> on_read_done;
 
     UdpSocket() = default;
     UdpSocket(const UdpSocket&) = delete;

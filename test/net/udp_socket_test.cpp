@@ -7,7 +7,6 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -275,48 +274,6 @@ TEST(UdpSocket, CloseFromInsideTheReceiveCallback) {
     ASSERT_EQ(s.send(bytes("two")), 0);
     ASSERT_TRUE(loop.run_until([&] { return closed; }));
     EXPECT_EQ(heard, 1);  // nothing is delivered after close()
-}
-
-// on_read_done follows each read's datagrams: never before the first, never twice in a row,
-// always after the last; and not at all once the socket was closed inside the read.
-TEST(UdpSocket, ReadDoneFollowsEachReadsDatagrams) {
-    REQUIRE_NETNS();
-    Loop loop;
-    std::string err;
-    std::vector<char> calls;  // 'd' a datagram, 'r' a read done
-    UdpOptions o = options(test_port(3));
-    o.drop_own = false;
-    UdpSocket s;
-    s.on_read_done = [&] { calls.push_back('r'); };
-    ASSERT_EQ(s.open(
-                  loop.get(), o, [&](auto) { calls.push_back('d'); }, nullptr, &err),
-              0)
-        << err;
-    for (int i = 0; i < 50; ++i) ASSERT_EQ(s.send(bytes("datagram " + std::to_string(i))), 0);
-    ASSERT_TRUE(loop.run_until(
-        [&] { return std::count(calls.begin(), calls.end(), 'd') == 50 && calls.back() == 'r'; }));
-    ASSERT_FALSE(calls.empty());
-    EXPECT_EQ(calls.front(), 'd');
-    for (std::size_t i = 1; i < calls.size(); ++i) {
-        EXPECT_FALSE(calls[i] == 'r' && calls[i - 1] == 'r') << "at " << i;
-    }
-    // Fewer reads than datagrams: they came in batches (50 datagrams were queued at once).
-    EXPECT_LT(std::count(calls.begin(), calls.end(), 'r'), 50);
-
-    s.close(nullptr);
-
-    // Closed from inside the read: no read done.
-    UdpSocket c;
-    bool closed = false;
-    int done = 0;
-    c.on_read_done = [&] { ++done; };
-    ASSERT_EQ(c.open(
-                  loop.get(), o, [&](auto) { c.close([&] { closed = true; }); }, nullptr, &err),
-              0)
-        << err;
-    ASSERT_EQ(c.send(bytes("one")), 0);
-    ASSERT_TRUE(loop.run_until([&] { return closed; }));
-    EXPECT_EQ(done, 0);
 }
 
 TEST(UdpSocket, BadOptionsAreRejectedBeforeAnySocketExists) {
