@@ -232,9 +232,18 @@ int ChannelDriver::enqueue(std::uint32_t stream, std::span<const std::uint8_t> d
         std::uint8_t head[8];
         std::memcpy(head, &stream, 4);
         std::memcpy(head + 4, &len, 4);
+        const bool first = submitted_.empty();
         // insert(), not resize() and a copy: resize would zero the bytes first.
         submitted_.insert(submitted_.end(), head, head + 8);
         submitted_.insert(submitted_.end(), data.begin(), data.end());
+        if (first) {
+            submitted_stream_ = stream;
+            submitted_mixed_ = false;
+            submitted_messages_ = 0;
+        } else if (stream != submitted_stream_) {
+            submitted_mixed_ = true;
+        }
+        ++submitted_messages_;
         if (mseq != nullptr) *mseq = q->next_mseq;
         ++q->next_mseq;
         q->bytes += data.size();
@@ -263,14 +272,39 @@ int ChannelDriver::send(std::uint32_t stream, std::span<const std::uint8_t> data
     return rc;
 }
 
+bool ChannelDriver::adopt_locked(proto::Time now, std::uint32_t stream) {
+    try {
+        extents_.clear();
+        for (std::size_t at = 0; at < draining_.size();) {
+            std::uint32_t len = 0;
+            std::memcpy(&len, draining_.data() + at + 4, 4);
+            extents_.push_back(proto::MessageQueue::Extent{at + 8, len});
+            at += 8 + std::size_t{len};
+        }
+        if (endpoint_->send_adopted(now, stream, draining_, extents_) != proto::Status::kOk) {
+            return false;
+        }
+        draining_.clear();  // moved from: its storage is the Sender's now
+    } catch (const std::bad_alloc&) {
+        return false;  // before the Sender took anything: the message-by-message path retries
+    }
+    return true;
+}
+
 void ChannelDriver::hand_over_locked(proto::Time now) {
+    bool adopt = false;
+    std::uint32_t stream = 0;
     {
         // Under mu_ too, so stats() sees each message either buffered or in its Sender.
         std::lock_guard<std::mutex> lock(submit_mu_);
         draining_.swap(submitted_);
+        adopt = !draining_.empty() && !submitted_mixed_ &&
+                draining_.size() >= kAdoptMinAverage * submitted_messages_;
+        stream = submitted_stream_;
         for (StreamQueue& q : stream_queues_) q.fresh_bytes = q.fresh_messages = 0;
     }
     if (!draining_.empty()) last_handover_ns_.store(now.count(), std::memory_order_relaxed);
+    const bool adopted = adopt && adopt_locked(now, stream);
     for (std::size_t at = 0; at < draining_.size();) {
         std::uint32_t stream = 0;
         std::uint32_t len = 0;
@@ -289,6 +323,10 @@ void ChannelDriver::hand_over_locked(proto::Time now) {
     }
     draining_.clear();
     endpoint_->flush(now);
+    // After the flush, which emptied what it sent: the buffer that enqueue() fills next (the
+    // swap above) is one the Sender is done with, grown to a batch's size already; a fresh
+    // one would grow by reallocating into memory the kernel must fault in.
+    if (adopted && draining_.capacity() == 0) draining_ = endpoint_->take_spare_buffer(stream);
     recount_queues_locked();
 }
 

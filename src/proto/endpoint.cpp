@@ -48,8 +48,7 @@ bool Endpoint::accepts(std::uint32_t stream) const {
     return a.empty() || std::find(a.begin(), a.end(), stream) != a.end();
 }
 
-Status Endpoint::send(Time now, std::uint32_t stream, std::span<const std::uint8_t> data,
-                      std::uint64_t* mseq) {
+Sender& Endpoint::local_sender(std::uint32_t stream) {
     auto it = senders_.find(stream);
     if (it == senders_.end()) {
         it = senders_
@@ -57,7 +56,22 @@ Status Endpoint::send(Time now, std::uint32_t stream, std::span<const std::uint8
                                       cfg_.sender, StreamKey{node_, session_, stream}, start_))
                  .first;
     }
-    return it->second->submit(now, data, mseq);
+    return *it->second;
+}
+
+Status Endpoint::send(Time now, std::uint32_t stream, std::span<const std::uint8_t> data,
+                      std::uint64_t* mseq) {
+    return local_sender(stream).submit(now, data, mseq);
+}
+
+Status Endpoint::send_adopted(Time now, std::uint32_t stream, std::vector<std::uint8_t>& bytes,
+                              std::span<const MessageQueue::Extent> extents) {
+    return local_sender(stream).submit_adopted(now, bytes, extents);
+}
+
+std::vector<std::uint8_t> Endpoint::take_spare_buffer(std::uint32_t stream) {
+    auto it = senders_.find(stream);
+    return it == senders_.end() ? std::vector<std::uint8_t>{} : it->second->take_spare_buffer();
 }
 
 void Endpoint::flush(Time now) {

@@ -60,6 +60,12 @@ public:
     /// Queues a message on `stream` (see Sender::submit); call flush() to transmit.
     Status send(Time now, std::uint32_t stream, std::span<const std::uint8_t> data,
                 std::uint64_t* mseq);
+    /// Queues the messages at `extents` of `bytes` on `stream` without copying them (see
+    /// Sender::submit_adopted: all or nothing, `bytes` moved only on kOk).
+    Status send_adopted(Time now, std::uint32_t stream, std::vector<std::uint8_t>& bytes,
+                        std::span<const MessageQueue::Extent> extents);
+    /// An emptied buffer from `stream`'s queue for the next send_adopted(), or an empty vector.
+    [[nodiscard]] std::vector<std::uint8_t> take_spare_buffer(std::uint32_t stream);
     /// Transmits what is queued (batching whatever is waiting into full datagrams).
     void flush(Time now);
     /// One received UDP payload.
@@ -91,6 +97,8 @@ public:
     void for_each_receiver(const std::function<void(const Receiver&, bool inactive)>& fn) const;
 
 private:
+    /// This endpoint's Sender for `stream`, created on first use.
+    Sender& local_sender(std::uint32_t stream);
     struct RemoteKey {
         std::uint64_t node;
         std::uint32_t stream;

@@ -1,42 +1,124 @@
 // The sender's message queue (see message_queue.h).
 #include "proto/message_queue.h"
 
+#include <algorithm>
+#include <utility>
+
 namespace blip::proto {
 
+MessageQueue::MessageQueue() { spares_.reserve(kMaxSpares); }
+
+void MessageQueue::keep_spare(std::vector<std::uint8_t>&& b) noexcept {
+    b.clear();
+    // Make room by dropping smaller spares; keep `b` only if it is not the smallest.
+    while (b.capacity() > 0 && !spares_.empty() &&
+           (spares_.size() >= kMaxSpares || spare_bytes_ + b.capacity() > kKeptBytes)) {
+        auto smallest = std::min_element(
+            spares_.begin(), spares_.end(),
+            [](const auto& x, const auto& y) { return x.capacity() < y.capacity(); });
+        if (smallest->capacity() >= b.capacity()) break;
+        spare_bytes_ -= smallest->capacity();
+        spares_.erase(smallest);
+    }
+    if (b.capacity() == 0 || spares_.size() >= kMaxSpares ||
+        spare_bytes_ + b.capacity() > kKeptBytes) {
+        std::vector<std::uint8_t>().swap(b);
+        return;
+    }
+    spare_bytes_ += b.capacity();
+    spares_.push_back(std::move(b));  // within the capacity reserved at construction
+}
+
+void MessageQueue::open_own(std::size_t need) {
+    // An own segment left empty (the only segment, its messages gone) would otherwise sit in
+    // front of the new one, holding no message.
+    if (!segments_.empty() && segments_.back().live == 0) {
+        keep_spare(std::move(segments_.back().bytes));
+        segments_.pop_back();
+    }
+    Segment s;
+    s.own = true;
+    auto fit = std::find_if(spares_.begin(), spares_.end(),
+                            [need](const auto& b) { return b.capacity() >= need; });
+    if (fit != spares_.end()) {
+        spare_bytes_ -= fit->capacity();
+        s.bytes = std::move(*fit);
+        spares_.erase(fit);
+    } else {
+        s.bytes.reserve(std::max(kChunkBytes, need));
+    }
+    segments_.push_back(std::move(s));
+}
+
 void MessageQueue::push(std::span<const std::uint8_t> data) {
-    compact();
-    const std::size_t offset = buffer_.size();
+    if (segments_.empty() || !segments_.back().own ||
+        segments_.back().bytes.capacity() - segments_.back().bytes.size() < data.size()) {
+        open_own(data.size());
+    }
+    Segment& s = segments_.back();
+    index_.push_back(Entry{s.bytes.data() + s.bytes.size(), data.size()});
     // insert(), not resize() and a copy: resize would zero the bytes first (a memset as long
-    // as the copy, a tenth of a flat-out sender's loop thread).
-    buffer_.insert(buffer_.end(), data.begin(), data.end());
-    index_.push_back(Entry{offset, data.size()});
+    // as the copy). Within the capacity: never reallocates, so entries stay valid.
+    s.bytes.insert(s.bytes.end(), data.begin(), data.end());
+    ++s.live;
     bytes_ += data.size();
+}
+
+void MessageQueue::adopt(std::vector<std::uint8_t>&& bytes, std::span<const Extent> extents) {
+    if (extents.empty()) {
+        keep_spare(std::move(bytes));
+        return;
+    }
+    index_.reserve(index_.size() + extents.size());
+    if (!segments_.empty() && segments_.back().live == 0) {  // see open_own()
+        keep_spare(std::move(segments_.back().bytes));
+        segments_.pop_back();
+    }
+    segments_.emplace_back();  // may throw: `bytes` is still the caller's then
+    Segment& s = segments_.back();
+    s.bytes = std::move(bytes);
+    s.live = extents.size();
+    const std::uint8_t* base = segments_.back().bytes.data();
+    for (const Extent& x : extents) {
+        index_.push_back(Entry{base + x.offset, x.length});  // reserved: cannot throw
+        bytes_ += x.length;
+    }
+}
+
+std::vector<std::uint8_t> MessageQueue::take_spare() {
+    if (spares_.empty()) return {};
+    // The largest: the caller fills it with however much arrives before the next hand-over.
+    auto largest =
+        std::max_element(spares_.begin(), spares_.end(),
+                         [](const auto& x, const auto& y) { return x.capacity() < y.capacity(); });
+    std::vector<std::uint8_t> b = std::move(*largest);
+    spares_.erase(largest);
+    spare_bytes_ -= b.capacity();
+    return b;
+}
+
+void MessageQueue::retire_front() noexcept {
+    Segment& s = segments_.front();
+    if (segments_.size() == 1 && s.own && s.bytes.capacity() <= kChunkBytes) {
+        s.bytes.clear();  // push() goes on appending here
+        return;
+    }
+    keep_spare(std::move(s.bytes));
+    segments_.pop_front();
 }
 
 void MessageQueue::pop_front() noexcept {
     const Entry& e = index_[first_];
-    head_ = e.offset + e.length;
     bytes_ -= e.length;
     ++first_;
     front_sent_ = 0;
+    if (--segments_.front().live == 0) retire_front();
     if (first_ == index_.size()) {  // empty: start over at the beginning, nothing to move
-        buffer_.clear();
         index_.clear();
-        head_ = first_ = 0;
-        if (buffer_.capacity() > kKeptCapacity) std::vector<std::uint8_t>().swap(buffer_);
-    }
-}
-
-void MessageQueue::compact() {
-    const bool bytes_dead = head_ > 0 && head_ >= buffer_.size() - head_;
-    const bool entries_dead = first_ > 0 && first_ >= index_.size() - first_;
-    if (!bytes_dead && !entries_dead) return;
-    if (bytes_dead) {
-        buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(head_));
-        for (std::size_t i = first_; i < index_.size(); ++i) index_[i].offset -= head_;
-        head_ = 0;
-    }
-    if (entries_dead) {
+        first_ = 0;
+    } else if (first_ >= index_.size() - first_) {
+        // Drop the popped entries when they are at least half of the index, so each entry
+        // moves at most about once while it is queued (amortised O(1)).
         index_.erase(index_.begin(), index_.begin() + static_cast<std::ptrdiff_t>(first_));
         first_ = 0;
     }

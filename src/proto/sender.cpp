@@ -62,6 +62,24 @@ Status Sender::submit(Time /*now*/, std::span<const std::uint8_t> data, std::uin
     return Status::kOk;
 }
 
+Status Sender::submit_adopted(Time /*now*/, std::vector<std::uint8_t>& bytes,
+                              std::span<const MessageQueue::Extent> extents) {
+    std::size_t total = 0;
+    for (const MessageQueue::Extent& x : extents) {
+        if (x.length > cfg_.max_message_size) return Status::kMessageTooLarge;
+        total += x.length;
+    }
+    if (queue_.size() + extents.size() > cfg_.queue_max_messages ||
+        queue_.bytes() + total > cfg_.queue_max_bytes) {
+        return Status::kWouldBlock;
+    }
+    queue_.adopt(std::move(bytes), extents);
+    next_mseq_ += extents.size();
+    stats_.messages_sent += extents.size();
+    stats_.bytes_sent += total;
+    return Status::kOk;
+}
+
 std::size_t Sender::batch_entry_limit() const noexcept {
     // A message travels whole in a batch if it fits with the count and its length field.
     return cfg_.datagram_size - wire::kDataPrefixSize - wire::kBatchCountSize -

@@ -48,6 +48,16 @@ public:
     /// Queues a copy of `data`; its message sequence number goes to *mseq.
     /// kMessageTooLarge above max_message_size; kWouldBlock when the queue is full.
     Status submit(Time now, std::span<const std::uint8_t> data, std::uint64_t* mseq);
+    /// Queues the messages at `extents` of `bytes`, in order, without copying them: on kOk
+    /// `bytes` is moved into the queue (see MessageQueue::adopt) and they take the next
+    /// message sequence numbers. All or nothing: if any of them would be refused by submit()
+    /// (too large, or the queue would overflow), none is queued, `bytes` is left as it was,
+    /// and the result is what submit() would say.
+    Status submit_adopted(Time now, std::vector<std::uint8_t>& bytes,
+                          std::span<const MessageQueue::Extent> extents);
+    /// A buffer the queue has emptied, to fill and hand to submit_adopted() again (see
+    /// MessageQueue::take_spare).
+    [[nodiscard]] std::vector<std::uint8_t> take_spare_buffer() { return queue_.take_spare(); }
 
     /// Sends what is due: repairs first (rate-limited), then queued data (rate-limited,
     /// batched), then UNAVAILABLE answers and a heartbeat if one is due.

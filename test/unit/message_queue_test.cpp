@@ -1,6 +1,7 @@
 // Unit tests of the sender's message queue (src/proto/message_queue.h): order, contents and
-// byte counts against a simple model over long random runs (which cross many compactions),
-// empty messages, and the fragment offset of the front message.
+// byte counts against a simple model over long random runs (which cross many compactions and
+// chunk changes, with copied and adopted messages mixed), empty messages, the fragment
+// offset of the front message, and adopted buffers coming back as spares.
 #include "proto/message_queue.h"
 
 #include <gtest/gtest.h>
@@ -67,6 +68,84 @@ TEST(MessageQueue, KeepsOrderContentsAndCountsOverRandomRuns) {
             }
         }
     }
+}
+
+// Copied messages, and buffers of messages adopted whole (with gaps between them, as the
+// transport's record headers leave), mixed at random; adopted buffers are refilled from the
+// spares the queue hands back. Every message keeps its bytes until it leaves.
+TEST(MessageQueue, AdoptedAndCopiedMessagesKeepOrderAndContents) {
+    for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+        Rng rng(seed);
+        MessageQueue q;
+        std::deque<std::vector<std::uint8_t>> model;
+        std::size_t model_bytes = 0;
+        std::uint64_t id = 0;
+        std::size_t spares_reused = 0;
+        for (int step = 0; step < 20000; ++step) {
+            const bool grow = (step / 1000) % 2 == 0;
+            const unsigned roll = rng.below(100);
+            if (model.empty() || roll < (grow ? 70u : 30u)) {
+                if (rng.below(4) == 0) {  // a buffer of several messages, adopted
+                    std::vector<std::uint8_t> buf = q.take_spare();
+                    if (buf.capacity() > 0) ++spares_reused;
+                    ASSERT_TRUE(buf.empty());
+                    std::vector<MessageQueue::Extent> extents;
+                    const std::size_t n = rng.below(6);
+                    for (std::size_t k = 0; k < n; ++k) {
+                        buf.insert(buf.end(), rng.below(9), 0xEE);  // a gap (a record header)
+                        auto m = message(rng, id++);
+                        extents.push_back({buf.size(), m.size()});
+                        buf.insert(buf.end(), m.begin(), m.end());
+                        model_bytes += m.size();
+                        model.push_back(std::move(m));
+                    }
+                    q.adopt(std::move(buf), extents);
+                } else {
+                    auto m = message(rng, id++);
+                    q.push(m);
+                    model_bytes += m.size();
+                    model.push_back(std::move(m));
+                }
+            } else {
+                ASSERT_TRUE(same(q.front(), model.front())) << "seed " << seed << " step " << step;
+                model_bytes -= model.front().size();
+                model.pop_front();
+                q.pop_front();
+            }
+            ASSERT_EQ(q.size(), model.size());
+            ASSERT_EQ(q.bytes(), model_bytes);
+            if (!model.empty() && rng.below(20) == 0) {
+                const std::size_t i = rng.below(model.size());
+                ASSERT_TRUE(same(q.at(i), model[i])) << "seed " << seed << " step " << step;
+            }
+        }
+        EXPECT_GT(spares_reused, 0u) << "seed " << seed;  // buffers do come back
+    }
+}
+
+TEST(MessageQueue, AnAdoptedBufferComesBackAsASpareOnceItsMessagesLeave) {
+    MessageQueue q;
+    EXPECT_EQ(q.take_spare().capacity(), 0u);  // none yet
+    std::vector<std::uint8_t> buf(100, 1);
+    buf.reserve(4096);
+    const std::uint8_t* const storage = buf.data();
+    const std::vector<MessageQueue::Extent> extents = {{8, 20}, {36, 64}};
+    q.adopt(std::move(buf), extents);
+    EXPECT_EQ(q.size(), 2u);
+    EXPECT_EQ(q.bytes(), 84u);
+    EXPECT_EQ(q.front().data(), storage + 8);  // not a copy
+    EXPECT_EQ(q.take_spare().capacity(), 0u);  // still in use
+    q.pop_front();
+    EXPECT_EQ(q.take_spare().capacity(), 0u);
+    q.pop_front();
+    std::vector<std::uint8_t> spare = q.take_spare();
+    EXPECT_TRUE(spare.empty());
+    EXPECT_EQ(spare.data(), storage);  // the same memory, emptied
+    EXPECT_GE(spare.capacity(), 4096u);
+    // A buffer with no messages only becomes a spare.
+    q.adopt(std::move(spare), {});
+    EXPECT_TRUE(q.empty());
+    EXPECT_EQ(q.take_spare().data(), storage);
 }
 
 TEST(MessageQueue, EmptyMessagesAreMessages) {

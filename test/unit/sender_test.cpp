@@ -20,6 +20,7 @@
 
 using blip::proto::Duration;
 using blip::proto::kNever;
+using blip::proto::MessageQueue;
 using blip::proto::Sender;
 using blip::proto::SenderConfig;
 using blip::proto::Status;
@@ -265,6 +266,56 @@ TEST(SenderPacking, ZeroLengthMessages) {
     ASSERT_EQ(out.datagrams.size(), 1u);
     EXPECT_EQ(out.datagrams[0].size(), wire::kDataPrefixSize + 2 + 2);
     EXPECT_EQ(std::get<wire::Data>(out.packet(0).body).mseq, 3u);
+}
+
+// A buffer of messages handed over whole: they are sent as if submitted one by one, with
+// consecutive sequence numbers after those already given out. All or nothing: a buffer whose
+// messages would not all fit is refused, left as it was, and nothing is queued.
+TEST(SenderPacking, AdoptedMessagesAreSentLikeSubmittedOnesAllOrNothing) {
+    SenderConfig cfg;
+    cfg.queue_max_messages = 6;
+    Sender s(cfg, kKey, kStart);
+    RecordingOutput out;
+    std::vector<Bytes> sent = {pattern(10, 0)};
+    ASSERT_EQ(submit(s, kStart, sent[0]), Status::kOk);
+    std::vector<std::uint8_t> buf;
+    std::vector<MessageQueue::Extent> extents;
+    for (std::uint32_t i = 1; i <= 4; ++i) {
+        sent.push_back(pattern(i == 3 ? 3000 : 100 * i, i));
+        buf.insert(buf.end(), 8, 0xEE);  // a record header the transport leaves
+        extents.push_back({buf.size(), sent.back().size()});
+        buf.insert(buf.end(), sent.back().begin(), sent.back().end());
+    }
+    // One message too many for the queue (1 + 4 + 2 > 6): refused whole, buffer intact.
+    std::vector<std::uint8_t> two = buf;
+    std::vector<MessageQueue::Extent> two_extents = extents;
+    two_extents.push_back({0, 8});
+    two_extents.push_back({0, 8});
+    EXPECT_EQ(s.submit_adopted(kStart, two, two_extents), Status::kWouldBlock);
+    EXPECT_EQ(two, buf);
+    EXPECT_EQ(s.queued_messages(), 1u);
+    SenderConfig small = cfg;
+    small.max_message_size = 2000;
+    Sender t(small, kKey, kStart);
+    EXPECT_EQ(t.submit_adopted(kStart, two, extents), Status::kMessageTooLarge);
+    EXPECT_EQ(t.queued_messages(), 0u);
+
+    ASSERT_EQ(s.submit_adopted(kStart, buf, extents), Status::kOk);
+    EXPECT_EQ(s.queued_messages(), 5u);
+    sent.push_back(pattern(7, 5));
+    std::uint64_t mseq = 0;
+    ASSERT_EQ(submit(s, kStart, sent.back(), &mseq), Status::kOk);
+    EXPECT_EQ(mseq, 5u);
+    s.flush(kStart, out);
+    const auto msgs = reassemble(out, cfg.datagram_size);
+    ASSERT_EQ(msgs.size(), sent.size());
+    for (std::size_t i = 0; i < sent.size(); ++i) {
+        EXPECT_EQ(msgs[i].mseq, i);
+        EXPECT_EQ(msgs[i].data, sent[i]) << "message " << i;
+    }
+    EXPECT_EQ(s.stats().messages_sent, 6u);
+    // The adopted buffer's messages are gone: it comes back emptied.
+    EXPECT_GE(s.take_spare_buffer().capacity(), 3000u);
 }
 
 TEST(SenderPacking, MixedSizesKeepOrderAndFraming) {
