@@ -10,8 +10,12 @@ MessageQueue::MessageQueue() { spares_.reserve(kMaxSpares); }
 
 void MessageQueue::keep_spare(std::vector<std::uint8_t>&& b) noexcept {
     b.clear();
+    if (b.capacity() == 0 || b.capacity() > kKeptBytes) {
+        std::vector<std::uint8_t>().swap(b);
+        return;
+    }
     // Make room by dropping smaller spares; keep `b` only if it is not the smallest.
-    while (b.capacity() > 0 && !spares_.empty() &&
+    while (!spares_.empty() &&
            (spares_.size() >= kMaxSpares || spare_bytes_ + b.capacity() > kKeptBytes)) {
         auto smallest = std::min_element(
             spares_.begin(), spares_.end(),
@@ -20,8 +24,7 @@ void MessageQueue::keep_spare(std::vector<std::uint8_t>&& b) noexcept {
         spare_bytes_ -= smallest->capacity();
         spares_.erase(smallest);
     }
-    if (b.capacity() == 0 || spares_.size() >= kMaxSpares ||
-        spare_bytes_ + b.capacity() > kKeptBytes) {
+    if (spares_.size() >= kMaxSpares || spare_bytes_ + b.capacity() > kKeptBytes) {
         std::vector<std::uint8_t>().swap(b);
         return;
     }

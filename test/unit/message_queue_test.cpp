@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <vector>
@@ -146,6 +147,36 @@ TEST(MessageQueue, AnAdoptedBufferComesBackAsASpareOnceItsMessagesLeave) {
     q.adopt(std::move(spare), {});
     EXPECT_TRUE(q.empty());
     EXPECT_EQ(q.take_spare().data(), storage);
+}
+
+// What the queue keeps of emptied buffers is bounded (kMaxSpares, kKeptBytes), the larger
+// ones first; a buffer larger than kKeptBytes is never kept.
+TEST(MessageQueue, SparesAreBoundedAndTheLargerAreKept) {
+    MessageQueue q;
+    const std::vector<MessageQueue::Extent> one = {{0, 1}};
+    auto adopt_and_drain = [&](std::size_t capacity) {
+        std::vector<std::uint8_t> b(1, 9);
+        b.reserve(capacity);
+        q.adopt(std::move(b), one);
+        q.pop_front();
+    };
+    adopt_and_drain(MessageQueue::kKeptBytes + 1);
+    EXPECT_EQ(q.take_spare().capacity(), 0u);
+    for (std::size_t i = 0; i < 2 * MessageQueue::kMaxSpares; ++i) adopt_and_drain(1000 + i);
+    adopt_and_drain(MessageQueue::kKeptBytes / 2);
+    adopt_and_drain(MessageQueue::kKeptBytes / 2 - 1);
+    std::size_t n = 0;
+    std::size_t total = 0;
+    std::size_t previous = SIZE_MAX;
+    for (auto b = q.take_spare(); b.capacity() > 0; b = q.take_spare()) {
+        EXPECT_LE(b.capacity(), previous) << "largest first";
+        previous = b.capacity();
+        total += b.capacity();
+        ++n;
+    }
+    EXPECT_LE(n, MessageQueue::kMaxSpares);
+    EXPECT_LE(total, MessageQueue::kKeptBytes);
+    EXPECT_GE(total, MessageQueue::kKeptBytes / 2);  // the large ones were kept
 }
 
 TEST(MessageQueue, EmptyMessagesAreMessages) {
