@@ -133,7 +133,7 @@ void run_compare(const Options& o, Document& doc) {
            Unit::kNs, "", "<", 2e6);
     {
         // A receiver's memory from its configuration: what it holds once open, its reorder
-        // buffer (reorder_buffer_bytes of blocks for the one sender, ~5 % more of index), and
+        // buffer (reorder_buffer_bytes of blocks for the one sender, its index, < 5 % more), and
         // what the transport keeps for any traffic: two 4 MiB staging arenas (callback mode)
         // and ~1.3 MiB of receive slots; 10 MiB for those. The lossy run uses the buffer.
         const double bound_kb = med("blip_1k_loss5", "rx.rss_start_kb") +

@@ -2,6 +2,7 @@
 #include "proto/receiver.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -31,6 +32,8 @@ Receiver::Receiver(const ReceiverConfig& cfg, const StreamKey& key, Rng& rng,
       high_(start),
       blocks_(datagram_size,
               reorder_limit(cfg, datagram_size) / BlockPool::block_size_for(datagram_size)),
+      ring_slots_(std::bit_ceil(reorder_limit(cfg, datagram_size) /
+                                BlockPool::block_size_for(datagram_size))),
       buffer_limit_(reorder_limit(cfg, datagram_size)),
       cursor_known_(from_session_start),
       self_(self),
@@ -40,8 +43,8 @@ Receiver::Receiver(const ReceiverConfig& cfg, const StreamKey& key, Rng& rng,
 
 Receiver::~Receiver() {
     // Blocks go with blocks_; datagrams larger than a block have their own heap bytes.
-    for (const auto& [dseq, b] : buffer_) {
-        if (b.size > blocks_.block_size()) delete[] b.data;
+    for (const Buffered& b : ring_) {
+        if (b.data != nullptr && b.size > blocks_.block_size()) delete[] b.data;
     }
 }
 
@@ -76,16 +79,22 @@ void Receiver::declare_below(std::uint64_t trail, LossReason reason) {
 }
 
 void Receiver::buffer(Time now, std::uint64_t dseq, std::span<const std::uint8_t> datagram) {
+    // Beyond the ring's window (a sender not held by flow control): asked for again later.
+    if (dseq - next_ >= ring_slots_) {
+        nak_.add(now, dseq, dseq + 1);
+        ++stats_.buffer_evictions;
+        return;
+    }
     // Over the byte limit, keep what is nearest to delivery: evict the furthest datagrams
     // (they become missing again and are NAKed later), or drop this one if it is furthest.
-    // The datagram at next_ never needs the buffer, so progress is always possible.
+    // The datagram at next_ never needs the buffer, so progress is always possible. (Only
+    // datagrams larger than a block can bring this about: the ring holds no more blocks than
+    // the limit allows.)
     const std::size_t cost = charge(datagram.size());
-    while (buffered_bytes_ + cost > buffer_limit_ && !buffer_.empty() &&
-           buffer_.rbegin()->first > dseq) {
-        auto last = std::prev(buffer_.end());
-        free_buffered(last->second);
-        nak_.add(now, last->first, last->first + 1);
-        buffer_.erase(last);
+    while (buffered_bytes_ + cost > buffer_limit_ && buffered_count_ != 0 && buffered_max_ > dseq) {
+        const std::uint64_t last = buffered_max_;
+        free_buffered(unslot(last));
+        nak_.add(now, last, last + 1);
         ++stats_.buffer_evictions;
     }
     if (buffered_bytes_ + cost > buffer_limit_) {
@@ -93,16 +102,32 @@ void Receiver::buffer(Time now, std::uint64_t dseq, std::span<const std::uint8_t
         ++stats_.buffer_evictions;
         return;
     }
-    buffered_bytes_ += cost;
-    pool_used_ = true;
-    empty_seen_ = false;
+    if (ring_.empty()) ring_.resize(ring_slots_);
     std::uint8_t* bytes =
         datagram.size() <= blocks_.block_size()
             ? blocks_.take()
             : std::make_unique_for_overwrite<std::uint8_t[]>(datagram.size()).release();
     std::memcpy(bytes, datagram.data(), datagram.size());
-    buffer_.emplace(dseq, Buffered{bytes, datagram.size()});
+    slot(dseq) = Buffered{bytes, datagram.size()};
+    buffered_max_ = buffered_count_ == 0 ? dseq : std::max(buffered_max_, dseq);
+    ++buffered_count_;
+    buffered_bytes_ += cost;
+    pool_used_ = true;
+    empty_seen_ = false;
     ++stats_.out_of_order;
+}
+
+Receiver::Buffered Receiver::unslot(std::uint64_t dseq) noexcept {
+    Buffered& s = slot(dseq);
+    const Buffered b = s;
+    s = Buffered{};
+    if (--buffered_count_ != 0 && dseq == buffered_max_) {
+        // The next highest: there is one, at or above next_.
+        do {
+            --buffered_max_;
+        } while (slot(buffered_max_).data == nullptr);
+    }
+    return b;
 }
 
 void Receiver::free_buffered(const Buffered& b) noexcept {
@@ -124,7 +149,7 @@ void Receiver::on_data(Time now, const wire::Data& d, std::span<const std::uint8
         ++stats_.repairs;
         nak_.on_repair_seen(now, d.dseq);
     }
-    const bool have = d.dseq < next_ || buffer_.count(d.dseq) != 0 || is_lost(d.dseq);
+    const bool have = d.dseq < next_ || buffered(d.dseq) || is_lost(d.dseq);
     if (!have && implausible(d.dseq)) {
         ++stats_.implausible;
         return;
@@ -322,28 +347,28 @@ void Receiver::advance(Output& out, std::size_t budget) {
             lost_.erase(it);
             continue;
         }
-        if (!buffer_.empty() && buffer_.begin()->first == next_) {
+        if (buffered_count_ != 0 && slot(next_).data != nullptr) {
             if (budget == 0) {
                 backlog_ = true;
                 return;
             }
             --budget;
-            auto node = buffer_.extract(buffer_.begin());
+            const Buffered b = unslot(next_);
             // The buffered bytes were written a repair's round trip ago and have left the
             // core's caches; fetching the next datagram while this one is delivered hides
             // that latency (its copy out is otherwise the costliest step of a release).
-            if (budget > 0 && !buffer_.empty() && buffer_.begin()->first == next_ + 1) {
-                const Buffered& ahead = buffer_.begin()->second;
+            if (budget > 0 && buffered_count_ != 0) {
+                const Buffered& ahead = slot(next_ + 1);
                 for (std::size_t off = 0; off < ahead.size; off += 64) {
                     __builtin_prefetch(ahead.data + off);
                 }
             }
             wire::Packet p;
             // Decoded once already; decoding again from our own copy cannot fail.
-            if (wire::decode(node.mapped().bytes(), p) == wire::DecodeError::kOk) {
+            if (wire::decode(b.bytes(), p) == wire::DecodeError::kOk) {
                 process(std::get<wire::Data>(p.body), out);
             }
-            free_buffered(node.mapped());
+            free_buffered(b);
             ++next_;
             continue;
         }
@@ -363,7 +388,7 @@ void Receiver::advance(Output& out, std::size_t budget) {
 
 void Receiver::release_idle_pool(Time now) noexcept {
     if (!pool_used_) return;
-    if (!buffer_.empty()) {
+    if (buffered_count_ != 0) {
         empty_seen_ = false;
         return;
     }
@@ -374,7 +399,7 @@ void Receiver::release_idle_pool(Time now) noexcept {
     }
     if (now - empty_seen_at_ < kPoolIdle) return;
     blocks_.release();  // nothing is allocated from them any more
-    node_pool_.release();
+    ring_ = {};
     pool_used_ = false;
     empty_seen_ = false;
 }

@@ -9,7 +9,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
-#include <memory_resource>
 #include <span>
 #include <utility>
 #include <vector>
@@ -58,7 +57,7 @@ public:
     Receiver(const ReceiverConfig& cfg, const StreamKey& key, Rng& rng, std::size_t datagram_size,
              std::uint64_t start, bool from_session_start, ReporterId self = {});
     ~Receiver();
-    Receiver(const Receiver&) = delete;  // buffer_ allocates from this object's pools
+    Receiver(const Receiver&) = delete;  // the reorder buffer's blocks belong to this object
     Receiver& operator=(const Receiver&) = delete;
 
     /// `datagram` is the raw packet `d` was decoded from (copied if buffered).
@@ -87,7 +86,7 @@ public:
     [[nodiscard]] const StreamKey& key() const noexcept { return key_; }
     [[nodiscard]] std::uint64_t next_dseq() const noexcept { return next_; }
     [[nodiscard]] std::uint64_t missing() const noexcept { return nak_.missing(); }
-    /// Memory the reorder buffer's datagrams take (whole blocks; see buffer_), at most
+    /// Memory the reorder buffer's datagrams take (whole blocks; see ring_), at most
     /// reorder_buffer_bytes.
     [[nodiscard]] std::size_t buffered_bytes() const noexcept { return buffered_bytes_; }
     /// Memory the reorder buffer's blocks hold, in use or kept for the next gap.
@@ -145,20 +144,35 @@ private:
     // their memory is kept between gaps (heap memory freed after each repaired gap went back
     // to the kernel only to be faulted in again for the next), and counted honestly: each
     // datagram up to datagram_size takes one block of blocks_ (memcpy into it), and the byte
-    // limit counts blocks, so the blocks held never exceed reorder_buffer_bytes (plus one
-    // chunk). A larger datagram (a sender configured for bigger ones) gets its own heap
-    // bytes, counted at their size. The map's nodes come from node_pool_ (~64 bytes per
-    // buffered datagram). Both are emptied once the buffer has stayed empty for kPoolIdle, so
-    // a loss episode does not pin its memory for the life of the stream, while steady loss
-    // (gaps that keep opening) keeps it.
+    // limit counts blocks, so the blocks held never exceed reorder_buffer_bytes. A larger
+    // datagram (a sender configured for bigger ones) gets its own heap bytes, counted at their
+    // size. They are indexed by position in ring_: datagram dseq, for dseq in
+    // [next_, next_ + ring_.size()), is in slot dseq % ring_.size() (a power of two at least
+    // reorder_credit_, the window flow control promises). A slot is 16 bytes; a map's node,
+    // its allocation and its rebalancing cost ~8 % of a lossy receiver's thread. The ring and
+    // the blocks are freed once the buffer has stayed empty for kPoolIdle, so a loss episode
+    // does not pin its memory for the life of the stream, while steady loss (gaps that keep
+    // opening) keeps it.
     struct Buffered {
-        std::uint8_t* data;
-        std::size_t size;
+        std::uint8_t* data = nullptr;  // null: the slot is empty
+        std::size_t size = 0;
         [[nodiscard]] std::span<const std::uint8_t> bytes() const noexcept { return {data, size}; }
     };
     BlockPool blocks_;
-    std::pmr::unsynchronized_pool_resource node_pool_;
-    std::pmr::map<std::uint64_t, Buffered> buffer_{&node_pool_};
+    std::vector<Buffered> ring_;  // empty until something is buffered
+    std::size_t ring_slots_;      // ring_.size() once allocated
+    std::size_t buffered_count_ = 0;
+    std::uint64_t buffered_max_ = 0;  // the highest dseq buffered, while buffered_count_ > 0
+    [[nodiscard]] Buffered& slot(std::uint64_t dseq) noexcept {
+        return ring_[dseq & (ring_slots_ - 1)];
+    }
+    /// True if datagram `dseq` is in the reorder buffer.
+    [[nodiscard]] bool buffered(std::uint64_t dseq) const noexcept {
+        return buffered_count_ != 0 && dseq >= next_ && dseq - next_ < ring_slots_ &&
+               ring_[dseq & (ring_slots_ - 1)].data != nullptr;
+    }
+    /// Takes datagram `dseq` (buffered) out of its slot and frees its bytes' accounting.
+    Buffered unslot(std::uint64_t dseq) noexcept;
     /// Bytes a buffered datagram of `size` holds: a whole block, or its own size above that.
     [[nodiscard]] std::size_t charge(std::size_t size) const noexcept {
         return size <= blocks_.block_size() ? blocks_.block_size() : size;

@@ -719,6 +719,35 @@ TEST(Receiver, DatagramsLargerThanABlockAreBufferedAndDelivered) {
     EXPECT_TRUE(f.losses().empty());
 }
 
+// Large datagrams (heap bytes, each counted at its length) under a small limit: a nearer one
+// arriving when the buffer is full evicts the furthest, again and again, and the evicted ones
+// are asked for and repaired later.
+TEST(Receiver, NearerDatagramsEvictTheFurthestWhenLargeOnesFillTheLimit) {
+    ReceiverConfig rc;
+    rc.reorder_buffer_bytes = 30'000;  // five datagrams of ~5 KB
+    SenderConfig sc;
+    sc.datagram_size = 8000;
+    Feed f(rc, sc, 0, true, 1400);
+    std::vector<Bytes> sent;
+    for (std::uint8_t i = 0; i < 20; ++i) sent.push_back(pattern(5000, i));
+    const auto dseqs = f.send_each(sent);
+    ASSERT_EQ(dseqs.size(), 20u);
+    f.deliver({dseqs[10], dseqs[11], dseqs[12], dseqs[13], dseqs[14], dseqs[15]});
+    EXPECT_EQ(f.rx.stats().buffer_evictions, 1u);  // the sixth did not fit: it is furthest
+    for (std::size_t i = 9; i >= 2; --i) f.deliver(dseqs[i]);  // each evicts the furthest
+    EXPECT_LE(f.max_buffered, rc.reorder_buffer_bytes);
+    EXPECT_EQ(f.rx.stats().buffer_evictions, 1u + 8u);
+    EXPECT_TRUE(f.rx_out.deliveries.empty());
+    f.deliver({dseqs[1], dseqs[0]});
+    f.run_for(1s);  // the evicted and the never-sent-yet ones are NAKed and repaired
+    f.deliver({dseqs.begin() + 16, dseqs.end()});
+    f.run_for(1s);
+    expect_delivered(f.rx_out, sent, iota(0, 20));
+    EXPECT_TRUE(f.losses().empty());
+    EXPECT_LE(f.max_buffered, rc.reorder_buffer_bytes);
+    EXPECT_EQ(f.rx.buffered_bytes(), 0u);
+}
+
 TEST(Receiver, MessageAboveMaxMessageSizeIsRejectedAndLaterOnesDelivered) {
     ReceiverConfig rc;
     rc.max_message_size = 4000;
