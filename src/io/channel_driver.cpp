@@ -293,18 +293,18 @@ bool ChannelDriver::adopt_locked(proto::Time now, std::uint32_t stream) {
 
 void ChannelDriver::hand_over_locked(proto::Time now) {
     bool adopt = false;
-    std::uint32_t stream = 0;
+    std::uint32_t adopt_stream = 0;
     {
         // Under mu_ too, so stats() sees each message either buffered or in its Sender.
         std::lock_guard<std::mutex> lock(submit_mu_);
         draining_.swap(submitted_);
         adopt = !draining_.empty() && !submitted_mixed_ &&
                 draining_.size() >= kAdoptMinAverage * submitted_messages_;
-        stream = submitted_stream_;
+        adopt_stream = submitted_stream_;
         for (StreamQueue& q : stream_queues_) q.fresh_bytes = q.fresh_messages = 0;
     }
     if (!draining_.empty()) last_handover_ns_.store(now.count(), std::memory_order_relaxed);
-    const bool adopted = adopt && adopt_locked(now, stream);
+    const bool adopted = adopt && adopt_locked(now, adopt_stream);
     for (std::size_t at = 0; at < draining_.size();) {
         std::uint32_t stream = 0;
         std::uint32_t len = 0;
@@ -326,7 +326,9 @@ void ChannelDriver::hand_over_locked(proto::Time now) {
     // After the flush, which emptied what it sent: the buffer that enqueue() fills next (the
     // swap above) is one the Sender is done with, grown to a batch's size already; a fresh
     // one would grow by reallocating into memory the kernel must fault in.
-    if (adopted && draining_.capacity() == 0) draining_ = endpoint_->take_spare_buffer(stream);
+    if (adopted && draining_.capacity() == 0) {
+        draining_ = endpoint_->take_spare_buffer(adopt_stream);
+    }
     recount_queues_locked();
 }
 
