@@ -19,6 +19,11 @@ std::size_t reorder_limit(const ReceiverConfig& cfg, std::size_t datagram_size) 
     return std::max(cfg.reorder_buffer_bytes, BlockPool::block_size_for(datagram_size));
 }
 
+// The blocks (datagrams) the reorder buffer holds within reorder_limit().
+std::size_t reorder_blocks(const ReceiverConfig& cfg, std::size_t datagram_size) {
+    return reorder_limit(cfg, datagram_size) / BlockPool::block_size_for(datagram_size);
+}
+
 }  // namespace
 
 Receiver::Receiver(const ReceiverConfig& cfg, const StreamKey& key, Rng& rng,
@@ -30,14 +35,12 @@ Receiver::Receiver(const ReceiverConfig& cfg, const StreamKey& key, Rng& rng,
       nak_(cfg, rng),
       next_(start),
       high_(start),
-      blocks_(datagram_size,
-              reorder_limit(cfg, datagram_size) / BlockPool::block_size_for(datagram_size)),
-      ring_slots_(std::bit_ceil(reorder_limit(cfg, datagram_size) /
-                                BlockPool::block_size_for(datagram_size))),
+      blocks_(datagram_size, reorder_blocks(cfg, datagram_size)),
+      ring_slots_(std::bit_ceil(reorder_blocks(cfg, datagram_size))),
       buffer_limit_(reorder_limit(cfg, datagram_size)),
       cursor_known_(from_session_start),
       self_(self),
-      reorder_credit_(buffer_limit_ / blocks_.block_size()) {
+      reorder_credit_(reorder_blocks(cfg, datagram_size)) {
     scratch_.resize(datagram_size_);
 }
 
@@ -347,7 +350,7 @@ void Receiver::advance(Output& out, std::size_t budget) {
             lost_.erase(it);
             continue;
         }
-        if (buffered_count_ != 0 && slot(next_).data != nullptr) {
+        if (buffered(next_)) {
             if (budget == 0) {
                 backlog_ = true;
                 return;
