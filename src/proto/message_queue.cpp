@@ -32,13 +32,15 @@ void MessageQueue::keep_spare(std::vector<std::uint8_t>&& b) noexcept {
     spares_.push_back(std::move(b));  // within the capacity reserved at construction
 }
 
-void MessageQueue::open_own(std::size_t need) {
-    // An own segment left empty (the only segment, its messages gone) would otherwise sit in
-    // front of the new one, holding no message.
+void MessageQueue::drop_empty_back() noexcept {
     if (!segments_.empty() && segments_.back().live == 0) {
         keep_spare(std::move(segments_.back().bytes));
         segments_.pop_back();
     }
+}
+
+void MessageQueue::open_own(std::size_t need) {
+    drop_empty_back();
     Segment s;
     s.own = true;
     auto fit = std::find_if(spares_.begin(), spares_.end(),
@@ -73,10 +75,7 @@ void MessageQueue::adopt(std::vector<std::uint8_t>&& bytes, std::span<const Exte
         return;
     }
     index_.reserve(index_.size() + extents.size());
-    if (!segments_.empty() && segments_.back().live == 0) {  // see open_own()
-        keep_spare(std::move(segments_.back().bytes));
-        segments_.pop_back();
-    }
+    drop_empty_back();
     segments_.emplace_back();  // may throw: `bytes` is still the caller's then
     Segment& s = segments_.back();
     s.bytes = std::move(bytes);

@@ -77,6 +77,9 @@ private:
     };
     // Opens an own segment with room for `need` bytes (a spare if one is large enough).
     void open_own(std::size_t need);
+    // An own segment left empty (the only segment, its messages gone) would otherwise sit in
+    // front of a new one, holding no message: it becomes a spare.
+    void drop_empty_back() noexcept;
     // The front segment's messages are all gone: recycle it, unless it is the own segment
     // that push() appends to, which is emptied in place.
     void retire_front() noexcept;
