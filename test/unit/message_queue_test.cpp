@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <utility>
 #include <vector>
 
 #include "proto/rng.h"
@@ -30,6 +31,38 @@ bool same(std::span<const std::uint8_t> a, const std::vector<std::uint8_t>& b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
 }
 
+// The queue's expected contents, and the checks both random runs make against it.
+struct Model {
+    std::deque<std::vector<std::uint8_t>> messages;
+    std::size_t bytes = 0;
+
+    void push(std::vector<std::uint8_t> m) {
+        bytes += m.size();
+        messages.push_back(std::move(m));
+    }
+    // Pops the front of both after checking it.
+    ::testing::AssertionResult pop(MessageQueue& q) {
+        if (!same(q.front(), messages.front())) return ::testing::AssertionFailure() << "front";
+        bytes -= messages.front().size();
+        messages.pop_front();
+        q.pop_front();
+        return ::testing::AssertionSuccess();
+    }
+    // Counts, and one message deeper than the front one time in `one_in`.
+    ::testing::AssertionResult check(const MessageQueue& q, Rng& rng, unsigned one_in) const {
+        if (q.size() != messages.size() || q.bytes() != bytes || q.empty() != messages.empty()) {
+            return ::testing::AssertionFailure()
+                   << "size " << q.size() << " bytes " << q.bytes() << ", want " << messages.size()
+                   << " and " << bytes;
+        }
+        if (!messages.empty() && rng.below(one_in) == 0) {
+            const std::size_t i = rng.below(messages.size());
+            if (!same(q.at(i), messages[i])) return ::testing::AssertionFailure() << "at " << i;
+        }
+        return ::testing::AssertionSuccess();
+    }
+};
+
 }  // namespace
 
 TEST(MessageQueue, StartsEmpty) {
@@ -43,30 +76,19 @@ TEST(MessageQueue, KeepsOrderContentsAndCountsOverRandomRuns) {
     for (std::uint64_t seed = 1; seed <= 20; ++seed) {
         Rng rng(seed);
         MessageQueue q;
-        std::deque<std::vector<std::uint8_t>> model;
-        std::size_t model_bytes = 0;
+        Model model;
         std::uint64_t id = 0;
         for (int step = 0; step < 20000; ++step) {
             // Phases that grow and phases that drain, so the queue both fills and empties.
             const bool grow = (step / 1000) % 2 == 0;
-            if (model.empty() || rng.below(100) < (grow ? 70u : 30u)) {
+            if (model.messages.empty() || rng.below(100) < (grow ? 70u : 30u)) {
                 auto m = message(rng, id++);
                 q.push(m);
-                model_bytes += m.size();
-                model.push_back(std::move(m));
+                model.push(std::move(m));
             } else {
-                ASSERT_TRUE(same(q.front(), model.front())) << "seed " << seed << " step " << step;
-                model_bytes -= model.front().size();
-                model.pop_front();
-                q.pop_front();
+                ASSERT_TRUE(model.pop(q)) << "seed " << seed << " step " << step;
             }
-            ASSERT_EQ(q.size(), model.size());
-            ASSERT_EQ(q.bytes(), model_bytes);
-            ASSERT_EQ(q.empty(), model.empty());
-            if (!model.empty() && rng.below(50) == 0) {  // look deeper than the front
-                const std::size_t i = rng.below(model.size());
-                ASSERT_TRUE(same(q.at(i), model[i])) << "seed " << seed << " step " << step;
-            }
+            ASSERT_TRUE(model.check(q, rng, 50)) << "seed " << seed << " step " << step;
         }
     }
 }
@@ -78,14 +100,13 @@ TEST(MessageQueue, AdoptedAndCopiedMessagesKeepOrderAndContents) {
     for (std::uint64_t seed = 1; seed <= 20; ++seed) {
         Rng rng(seed);
         MessageQueue q;
-        std::deque<std::vector<std::uint8_t>> model;
-        std::size_t model_bytes = 0;
+        Model model;
         std::uint64_t id = 0;
         std::size_t spares_reused = 0;
         for (int step = 0; step < 20000; ++step) {
             const bool grow = (step / 1000) % 2 == 0;
             const unsigned roll = rng.below(100);
-            if (model.empty() || roll < (grow ? 70u : 30u)) {
+            if (model.messages.empty() || roll < (grow ? 70u : 30u)) {
                 if (rng.below(4) == 0) {  // a buffer of several messages, adopted
                     std::vector<std::uint8_t> buf = q.take_spare();
                     if (buf.capacity() > 0) ++spares_reused;
@@ -97,28 +118,18 @@ TEST(MessageQueue, AdoptedAndCopiedMessagesKeepOrderAndContents) {
                         auto m = message(rng, id++);
                         extents.push_back({buf.size(), m.size()});
                         buf.insert(buf.end(), m.begin(), m.end());
-                        model_bytes += m.size();
-                        model.push_back(std::move(m));
+                        model.push(std::move(m));
                     }
                     q.adopt(std::move(buf), extents);
                 } else {
                     auto m = message(rng, id++);
                     q.push(m);
-                    model_bytes += m.size();
-                    model.push_back(std::move(m));
+                    model.push(std::move(m));
                 }
             } else {
-                ASSERT_TRUE(same(q.front(), model.front())) << "seed " << seed << " step " << step;
-                model_bytes -= model.front().size();
-                model.pop_front();
-                q.pop_front();
+                ASSERT_TRUE(model.pop(q)) << "seed " << seed << " step " << step;
             }
-            ASSERT_EQ(q.size(), model.size());
-            ASSERT_EQ(q.bytes(), model_bytes);
-            if (!model.empty() && rng.below(20) == 0) {
-                const std::size_t i = rng.below(model.size());
-                ASSERT_TRUE(same(q.at(i), model[i])) << "seed " << seed << " step " << step;
-            }
+            ASSERT_TRUE(model.check(q, rng, 20)) << "seed " << seed << " step " << step;
         }
         EXPECT_GT(spares_reused, 0u) << "seed " << seed;  // buffers do come back
     }
