@@ -371,11 +371,19 @@ bool ChannelDriver::flush_inline() {
             done = false;
         }
     }
-    // A deadline earlier than the armed timer (say, a heartbeat soon after this datagram) needs
-    // the loop thread to re-arm; a later one is picked up when the armed timer fires.
-    if (done && endpoint_->next_deadline(now).count() <
-                    armed_deadline_ns_.load(std::memory_order_relaxed)) {
-        done = false;
+    if (done) {
+        const proto::Time next = endpoint_->next_deadline(now);
+        const std::int64_t armed = armed_deadline_ns_.load(std::memory_order_relaxed);
+        if (next.count() < armed) {
+            // Earlier than the armed timer (say, a heartbeat soon after this datagram): the loop
+            // thread re-arms.
+            done = false;
+        } else if (next.count() > armed && timer_.postpone_to(next)) {
+            // Later: a lone sender pushes its heartbeat back with every message, and the timer
+            // armed for the old one would wake the loop thread for nothing, on this core, at
+            // about the time of the next send. One system call here costs less.
+            armed_deadline_ns_.store(next.count(), std::memory_order_relaxed);
+        }
     }
     return done;
 }

@@ -5,9 +5,11 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <new>
 #include <utility>
 
@@ -21,9 +23,27 @@ struct FineTimerState {
     int fd = -1;
     std::function<void()> cb;
     std::function<void()> on_closed;
-    // The deadline the timerfd is set to (kNever: none, or it has fired).
-    proto::Time armed = proto::kNever;
+    // Setting the timerfd and `armed` happen together under `mu`: postpone_to() may run on
+    // another thread. `armed` is atomic for arm_at()'s check without the lock.
+    std::mutex mu;
+    // The deadline the timerfd is set to, in ns (kNever: none, or it has fired).
+    std::atomic<std::int64_t> armed{proto::kNever.count()};
 };
+
+namespace {
+
+// Absolute CLOCK_MONOTONIC time; an all-zero it_value would disarm, so a deadline at or before
+// time zero fires at 1 ns. A deadline already past fires at once.
+void set_timerfd(int fd, std::int64_t deadline_ns) noexcept {
+    constexpr std::int64_t kNsPerSecond = 1'000'000'000;
+    const std::int64_t ns = deadline_ns > 0 ? deadline_ns : 1;
+    itimerspec spec{};
+    spec.it_value.tv_sec = static_cast<time_t>(ns / kNsPerSecond);
+    spec.it_value.tv_nsec = static_cast<long>(ns % kNsPerSecond);
+    ::timerfd_settime(fd, TFD_TIMER_ABSTIME, &spec, nullptr);
+}
+
+}  // namespace
 
 extern "C" {
 
@@ -31,9 +51,13 @@ static void blip_fine_timer_ready(uv_poll_t* p, int status, int /*events*/) noex
     auto* impl = static_cast<FineTimerState*>(p->data);
     if (status < 0) return;
     // Reading resets the expiry count; EAGAIN means it was re-armed since it fired: nothing due.
-    std::uint64_t expirations = 0;
-    if (::read(impl->fd, &expirations, sizeof expirations) != sizeof expirations) return;
-    impl->armed = proto::kNever;
+    {
+        // With the lock: a postpone_to() between the read and the store would be forgotten.
+        const std::lock_guard<std::mutex> lock(impl->mu);
+        std::uint64_t expirations = 0;
+        if (::read(impl->fd, &expirations, sizeof expirations) != sizeof expirations) return;
+        impl->armed.store(proto::kNever.count(), std::memory_order_relaxed);
+    }
     if (impl->cb) impl->cb();
 }
 
@@ -84,21 +108,27 @@ void FineTimer::arm_at(proto::Time deadline) {
     // re-arm after every datagram. So only an EARLIER deadline is set: a later one waits for
     // the armed one to fire (the owner re-arms from its callback; an early wake-up costs one
     // empty pass), and kNever leaves it armed for the same reason.
-    if (deadline >= impl_->armed) return;
-    impl_->armed = deadline;
-    constexpr std::int64_t kNsPerSecond = 1'000'000'000;
-    // An all-zero it_value would disarm: a deadline at or before time zero fires at 1 ns.
-    const std::int64_t ns = deadline.count() > 0 ? deadline.count() : 1;
-    itimerspec spec{};
-    spec.it_value.tv_sec = static_cast<time_t>(ns / kNsPerSecond);
-    spec.it_value.tv_nsec = static_cast<long>(ns % kNsPerSecond);
-    // Absolute: a deadline already past fires at once.
-    ::timerfd_settime(impl_->fd, TFD_TIMER_ABSTIME, &spec, nullptr);
+    if (deadline.count() >= impl_->armed.load(std::memory_order_relaxed)) return;
+    const std::lock_guard<std::mutex> lock(impl_->mu);
+    if (deadline.count() >= impl_->armed.load(std::memory_order_relaxed)) return;
+    impl_->armed.store(deadline.count(), std::memory_order_relaxed);
+    set_timerfd(impl_->fd, deadline.count());
+}
+
+bool FineTimer::postpone_to(proto::Time deadline) {
+    if (impl_ == nullptr || deadline == proto::kNever) return false;
+    const std::lock_guard<std::mutex> lock(impl_->mu);
+    const std::int64_t armed = impl_->armed.load(std::memory_order_relaxed);
+    if (armed == proto::kNever.count() || deadline.count() <= armed) return false;
+    impl_->armed.store(deadline.count(), std::memory_order_relaxed);
+    set_timerfd(impl_->fd, deadline.count());
+    return true;
 }
 
 void FineTimer::disarm() {
     if (impl_ == nullptr) return;
-    impl_->armed = proto::kNever;
+    const std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->armed.store(proto::kNever.count(), std::memory_order_relaxed);
     itimerspec spec{};
     ::timerfd_settime(impl_->fd, 0, &spec, nullptr);
 }

@@ -15,7 +15,8 @@ namespace blip::io {
 struct FineTimerState;  // private to fine_timer.cpp
 
 /// A Linux timerfd (CLOCK_MONOTONIC, the clock of io::clock_now()) watched by a uv_poll_t.
-/// Every member and the callback run on the loop's thread. Not copyable or movable.
+/// Every member and the callback run on the loop's thread, except postpone_to(). Not copyable
+/// or movable.
 class FineTimer {
 public:
     FineTimer() = default;
@@ -36,6 +37,13 @@ public:
     /// past fires on the next loop iteration; proto::kNever asks for nothing (an armed
     /// deadline stays). Only a deadline earlier than the armed one costs a system call.
     void arm_at(proto::Time deadline);
+    /// From any thread, while the timer is open and the owner's state cannot change under the
+    /// caller (the caller holds the owner's lock, and the owner computes what it passes to
+    /// arm_at() under that lock): moves an armed deadline LATER, to `deadline`, so that the
+    /// timer does not wake the loop thread for a deadline that has gone. Nothing changes, and
+    /// it returns false, when no deadline is armed (it fired: the owner re-arms from the
+    /// callback) or `deadline` is not later than the armed one.
+    bool postpone_to(proto::Time deadline);
     /// Stops the timer; the callback does not run until the next arm_at().
     void disarm();
 

@@ -1,13 +1,16 @@
 // io::FineTimer on a real libuv loop: fires at (never before) its deadline, re-arming replaces,
-// kNever and disarm() stop it, close() runs its callback and leaves the loop closable. No
-// network; the properties checked do not depend on how fast the machine is.
+// kNever and disarm() stop it, postpone_to() moves an armed deadline later (from any thread),
+// close() runs its callback and leaves the loop closable. No network; the properties checked
+// do not depend on how fast the machine is.
 #include "io/fine_timer.h"
 
 #include <blip/blip.h>
 #include <gtest/gtest.h>
 #include <uv.h>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <vector>
 
 #include "io/clock.h"
@@ -107,6 +110,72 @@ TEST(FineTimer, CloseRunsItsCallbackAndAClosedTimerIgnoresCalls) {
     bool again = false;
     t.close([&] { again = true; });  // not open: runs at once
     EXPECT_TRUE(again);
+    loop.close_and_check();
+}
+
+TEST(FineTimer, PostponeMovesAnArmedDeadlineLaterAndNothingElse) {
+    Loop loop;
+    FineTimer t;
+    std::vector<blip::proto::Time> fired;
+    ASSERT_EQ(t.open(
+                  loop.get(), [&] { fired.push_back(clock_now()); }, nullptr),
+              BLIP_OK);
+    const blip::proto::Time first = clock_now() + 2ms;
+    EXPECT_FALSE(t.postpone_to(first)) << "nothing armed: nothing to postpone";
+    t.arm_at(first);
+    EXPECT_FALSE(t.postpone_to(first - 1ms)) << "earlier is arm_at()'s job";
+    EXPECT_FALSE(t.postpone_to(first)) << "not later";
+    EXPECT_FALSE(t.postpone_to(blip::proto::kNever)) << "kNever is not a deadline";
+    const blip::proto::Time later = first + 40ms;
+    EXPECT_TRUE(t.postpone_to(later));
+    ASSERT_TRUE(loop.run_until([&] { return !fired.empty(); }));
+    EXPECT_GE(fired[0], later) << "the first deadline must not fire";
+    // Fired: nothing is armed until the owner re-arms, so postponing arms nothing.
+    EXPECT_FALSE(t.postpone_to(clock_now() + 1ms));
+    loop.settle(20ms);
+    EXPECT_EQ(fired.size(), 1U);
+    // After a postponement an earlier arm_at() still wins.
+    t.arm_at(clock_now() + 1h);
+    EXPECT_TRUE(t.postpone_to(clock_now() + 2h));
+    const blip::proto::Time near = clock_now() + 1ms;
+    t.arm_at(near);
+    ASSERT_TRUE(loop.run_until([&] { return fired.size() == 2; }));
+    EXPECT_GE(fired[1], near);
+    t.close(nullptr);
+    loop.close_and_check();
+}
+
+TEST(FineTimer, AnotherThreadPostponesWhileTheLoopRuns) {
+    Loop loop;
+    FineTimer t;
+    std::atomic<int> fired{0};
+    std::atomic<std::int64_t> fired_at{0};
+    ASSERT_EQ(t.open(
+                  loop.get(),
+                  [&] {
+                      fired_at.store(clock_now().count());
+                      ++fired;
+                  },
+                  nullptr),
+              BLIP_OK);
+    t.arm_at(clock_now() + 5ms);
+    std::atomic<std::int64_t> last{0};
+    std::thread other([&] {
+        // As a lone sender does: each "send" pushes the deadline 5 ms past now, for 30 ms.
+        const auto stop = clock_now() + 30ms;
+        while (clock_now() < stop && fired.load() == 0) {
+            const blip::proto::Time d = clock_now() + 5ms;
+            if (t.postpone_to(d)) last.store(d.count());
+            std::this_thread::sleep_for(1ms);
+        }
+    });
+    const bool ok = loop.run_until([&] { return fired.load() == 1; });
+    other.join();
+    ASSERT_TRUE(ok);
+    EXPECT_GE(fired_at.load(), last.load()) << "fired before the last postponed deadline";
+    loop.settle(20ms);
+    EXPECT_EQ(fired.load(), 1);
+    t.close(nullptr);
     loop.close_and_check();
 }
 
