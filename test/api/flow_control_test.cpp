@@ -117,7 +117,10 @@ TEST(FlowControl, AReceiverWithFlowControlOffReportsNothing) {
     EXPECT_EQ(stat(rx, "statuses_sent"), 0u);
     EXPECT_EQ(stat(tx, "statuses_received"), 0u);
     EXPECT_EQ(stat(tx, "flow_receivers"), 0u);
-    EXPECT_EQ(stat(tx, "flow_stalls"), 0u);
+    // At most one stall: the new sender's wait for a first report (initial_wait) once its
+    // initial credit is out. Sends slow enough to go one datagram each (a sanitizer build)
+    // exceed that credit; batched, they do not. Nothing holds the sender after it.
+    EXPECT_LE(stat(tx, "flow_stalls"), 1u);
 }
 
 TEST(FlowControl, AReceiverThatReportsIsCountedBySenders) {
