@@ -48,12 +48,14 @@ Sender::Sender(const SenderConfig& cfg, const StreamKey& key, Time start)
     scratch_.resize(cfg_.datagram_size);
 }
 
+bool Sender::queue_has_room(std::size_t messages, std::size_t bytes) const noexcept {
+    return queue_.size() + messages <= cfg_.queue_max_messages &&
+           queue_.bytes() + bytes <= cfg_.queue_max_bytes;
+}
+
 Status Sender::submit(Time /*now*/, std::span<const std::uint8_t> data, std::uint64_t* mseq) {
     if (data.size() > cfg_.max_message_size) return Status::kMessageTooLarge;
-    if (queue_.size() >= cfg_.queue_max_messages ||
-        queue_.bytes() + data.size() > cfg_.queue_max_bytes) {
-        return Status::kWouldBlock;
-    }
+    if (!queue_has_room(1, data.size())) return Status::kWouldBlock;
     queue_.push(data);
     if (mseq != nullptr) *mseq = next_mseq_;
     ++next_mseq_;
@@ -69,10 +71,7 @@ Status Sender::submit_adopted(Time /*now*/, std::vector<std::uint8_t>& bytes,
         if (x.length > cfg_.max_message_size) return Status::kMessageTooLarge;
         total += x.length;
     }
-    if (queue_.size() + extents.size() > cfg_.queue_max_messages ||
-        queue_.bytes() + total > cfg_.queue_max_bytes) {
-        return Status::kWouldBlock;
-    }
+    if (!queue_has_room(extents.size(), total)) return Status::kWouldBlock;
     queue_.adopt(std::move(bytes), extents);
     next_mseq_ += extents.size();
     stats_.messages_sent += extents.size();

@@ -91,6 +91,8 @@ public:
     [[nodiscard]] static std::uint64_t data_burst(const SenderConfig& cfg) noexcept;
 
 private:
+    /// The queue's limits (submit()'s test): room for `messages` more of `bytes` in all.
+    [[nodiscard]] bool queue_has_room(std::size_t messages, std::size_t bytes) const noexcept;
     struct FlowReceiver {
         std::uint64_t node = 0;
         std::uint64_t session = 0;
