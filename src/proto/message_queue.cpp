@@ -6,6 +6,14 @@
 
 namespace blip::proto {
 
+namespace {
+
+bool smaller_capacity(const std::vector<std::uint8_t>& x, const std::vector<std::uint8_t>& y) {
+    return x.capacity() < y.capacity();
+}
+
+}  // namespace
+
 MessageQueue::MessageQueue() { spares_.reserve(kMaxSpares); }
 
 void MessageQueue::keep_spare(std::vector<std::uint8_t>&& b) noexcept {
@@ -14,17 +22,17 @@ void MessageQueue::keep_spare(std::vector<std::uint8_t>&& b) noexcept {
         std::vector<std::uint8_t>().swap(b);
         return;
     }
+    auto no_room = [&] {
+        return spares_.size() >= kMaxSpares || spare_bytes_ + b.capacity() > kKeptBytes;
+    };
     // Make room by dropping smaller spares; keep `b` only if it is not the smallest.
-    while (!spares_.empty() &&
-           (spares_.size() >= kMaxSpares || spare_bytes_ + b.capacity() > kKeptBytes)) {
-        auto smallest = std::min_element(
-            spares_.begin(), spares_.end(),
-            [](const auto& x, const auto& y) { return x.capacity() < y.capacity(); });
+    while (!spares_.empty() && no_room()) {
+        auto smallest = std::min_element(spares_.begin(), spares_.end(), smaller_capacity);
         if (smallest->capacity() >= b.capacity()) break;
         spare_bytes_ -= smallest->capacity();
         spares_.erase(smallest);
     }
-    if (spares_.size() >= kMaxSpares || spare_bytes_ + b.capacity() > kKeptBytes) {
+    if (no_room()) {
         std::vector<std::uint8_t>().swap(b);
         return;
     }
@@ -90,9 +98,7 @@ void MessageQueue::adopt(std::vector<std::uint8_t>&& bytes, std::span<const Exte
 std::vector<std::uint8_t> MessageQueue::take_spare() {
     if (spares_.empty()) return {};
     // The largest: the caller fills it with however much arrives before the next hand-over.
-    auto largest =
-        std::max_element(spares_.begin(), spares_.end(),
-                         [](const auto& x, const auto& y) { return x.capacity() < y.capacity(); });
+    auto largest = std::max_element(spares_.begin(), spares_.end(), smaller_capacity);
     std::vector<std::uint8_t> b = std::move(*largest);
     spares_.erase(largest);
     spare_bytes_ -= b.capacity();
