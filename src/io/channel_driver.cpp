@@ -84,6 +84,19 @@ void add(proto::ReceiverStats& a, const proto::ReceiverStats& b) noexcept {
     a.statuses_sent += b.statuses_sent;
 }
 
+// A record of submitted_: [stream u32][length u32][the message's bytes].
+constexpr std::size_t kRecordHead = 8;
+struct RecordHead {
+    std::uint32_t stream = 0;
+    std::uint32_t length = 0;
+};
+RecordHead read_record_head(const std::vector<std::uint8_t>& records, std::size_t at) noexcept {
+    RecordHead h;
+    std::memcpy(&h.stream, records.data() + at, 4);
+    std::memcpy(&h.length, records.data() + at + 4, 4);
+    return h;
+}
+
 }  // namespace
 
 std::uint64_t status_credit(int recv_buffer, std::size_t datagram_size) noexcept {
@@ -229,12 +242,12 @@ int ChannelDriver::enqueue(std::uint32_t stream, std::span<const std::uint8_t> d
         }
         if (was_idle != nullptr) *was_idle = q->messages == 0;
         const auto len = static_cast<std::uint32_t>(data.size());
-        std::uint8_t head[8];
+        std::uint8_t head[kRecordHead];
         std::memcpy(head, &stream, 4);
         std::memcpy(head + 4, &len, 4);
         const bool first = submitted_.empty();
         // insert(), not resize() and a copy: resize would zero the bytes first.
-        submitted_.insert(submitted_.end(), head, head + 8);
+        submitted_.insert(submitted_.end(), head, head + kRecordHead);
         submitted_.insert(submitted_.end(), data.begin(), data.end());
         if (first) {
             submitted_stream_ = stream;
@@ -276,10 +289,9 @@ bool ChannelDriver::adopt_locked(proto::Time now, std::uint32_t stream) {
     try {
         extents_.clear();
         for (std::size_t at = 0; at < draining_.size();) {
-            std::uint32_t len = 0;
-            std::memcpy(&len, draining_.data() + at + 4, 4);
-            extents_.push_back(proto::MessageQueue::Extent{at + 8, len});
-            at += 8 + std::size_t{len};
+            const RecordHead h = read_record_head(draining_, at);
+            extents_.push_back(proto::MessageQueue::Extent{at + kRecordHead, h.length});
+            at += kRecordHead + std::size_t{h.length};
         }
         if (endpoint_->send_adopted(now, stream, draining_, extents_) != proto::Status::kOk) {
             return false;
@@ -306,20 +318,18 @@ void ChannelDriver::hand_over_locked(proto::Time now) {
     if (!draining_.empty()) last_handover_ns_.store(now.count(), std::memory_order_relaxed);
     const bool adopted = adopt && adopt_locked(now, adopt_stream);
     for (std::size_t at = 0; at < draining_.size();) {
-        std::uint32_t stream = 0;
-        std::uint32_t len = 0;
-        std::memcpy(&stream, draining_.data() + at, 4);
-        std::memcpy(&len, draining_.data() + at + 4, 4);
+        const RecordHead h = read_record_head(draining_, at);
         proto::Status st = proto::Status::kOk;
         try {
-            st = endpoint_->send(now, stream, {draining_.data() + at + 8, len}, nullptr);
+            st = endpoint_->send(now, h.stream, {draining_.data() + at + kRecordHead, h.length},
+                                 nullptr);
         } catch (const std::bad_alloc&) {
             st = proto::Status::kInvalid;
         }
         // enqueue() applied the Sender's own limits, so a refusal here would be a bug (or
         // out of memory); it is counted, never silent.
         if (st != proto::Status::kOk) ++handover_failures_;
-        at += 8 + std::size_t{len};
+        at += kRecordHead + std::size_t{h.length};
     }
     draining_.clear();
     endpoint_->flush(now);
