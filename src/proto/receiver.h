@@ -166,10 +166,13 @@ private:
     [[nodiscard]] Buffered& slot(std::uint64_t dseq) noexcept {
         return ring_[dseq & (ring_slots_ - 1)];
     }
+    [[nodiscard]] const Buffered& slot(std::uint64_t dseq) const noexcept {
+        return ring_[dseq & (ring_slots_ - 1)];
+    }
     /// True if datagram `dseq` is in the reorder buffer.
     [[nodiscard]] bool buffered(std::uint64_t dseq) const noexcept {
         return buffered_count_ != 0 && dseq >= next_ && dseq - next_ < ring_slots_ &&
-               ring_[dseq & (ring_slots_ - 1)].data != nullptr;
+               slot(dseq).data != nullptr;
     }
     /// Takes datagram `dseq` (buffered) out of its slot and frees its bytes' accounting.
     Buffered unslot(std::uint64_t dseq) noexcept;
