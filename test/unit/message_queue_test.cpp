@@ -63,6 +63,31 @@ struct Model {
     }
 };
 
+// 20 seeds of 20,000 random steps, in phases that grow and phases that drain so the queue both
+// fills and empties: `add(rng, q, model, id)` queues one or more messages, or the front is
+// popped and checked; the counts, and one message deeper one time in `one_in`, are checked
+// after every step, and `seed_done(seed)` runs after each seed.
+template <typename Add, typename SeedDone>
+void random_runs(unsigned one_in, Add add, SeedDone seed_done) {
+    for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+        Rng rng(seed);
+        MessageQueue q;
+        Model model;
+        std::uint64_t id = 0;
+        for (int step = 0; step < 20000; ++step) {
+            const bool grow = (step / 1000) % 2 == 0;
+            if (model.messages.empty() || rng.below(100) < (grow ? 70u : 30u)) {
+                add(rng, q, model, id);
+                if (::testing::Test::HasFatalFailure()) return;  // an ASSERT inside add()
+            } else {
+                ASSERT_TRUE(model.pop(q)) << "seed " << seed << " step " << step;
+            }
+            ASSERT_TRUE(model.check(q, rng, one_in)) << "seed " << seed << " step " << step;
+        }
+        seed_done(seed);
+    }
+}
+
 }  // namespace
 
 TEST(MessageQueue, StartsEmpty) {
@@ -73,66 +98,46 @@ TEST(MessageQueue, StartsEmpty) {
 }
 
 TEST(MessageQueue, KeepsOrderContentsAndCountsOverRandomRuns) {
-    for (std::uint64_t seed = 1; seed <= 20; ++seed) {
-        Rng rng(seed);
-        MessageQueue q;
-        Model model;
-        std::uint64_t id = 0;
-        for (int step = 0; step < 20000; ++step) {
-            // Phases that grow and phases that drain, so the queue both fills and empties.
-            const bool grow = (step / 1000) % 2 == 0;
-            if (model.messages.empty() || rng.below(100) < (grow ? 70u : 30u)) {
-                auto m = message(rng, id++);
-                q.push(m);
-                model.push(std::move(m));
-            } else {
-                ASSERT_TRUE(model.pop(q)) << "seed " << seed << " step " << step;
-            }
-            ASSERT_TRUE(model.check(q, rng, 50)) << "seed " << seed << " step " << step;
-        }
-    }
+    random_runs(
+        50,
+        [](Rng& rng, MessageQueue& q, Model& model, std::uint64_t& id) {
+            auto m = message(rng, id++);
+            q.push(m);
+            model.push(std::move(m));
+        },
+        [](std::uint64_t) {});
 }
 
 // Copied messages, and buffers of messages adopted whole (with gaps between them, as the
 // transport's record headers leave), mixed at random; adopted buffers are refilled from the
 // spares the queue hands back. Every message keeps its bytes until it leaves.
 TEST(MessageQueue, AdoptedAndCopiedMessagesKeepOrderAndContents) {
-    for (std::uint64_t seed = 1; seed <= 20; ++seed) {
-        Rng rng(seed);
-        MessageQueue q;
-        Model model;
-        std::uint64_t id = 0;
-        std::size_t spares_reused = 0;
-        for (int step = 0; step < 20000; ++step) {
-            const bool grow = (step / 1000) % 2 == 0;
-            const unsigned roll = rng.below(100);
-            if (model.messages.empty() || roll < (grow ? 70u : 30u)) {
-                if (rng.below(4) == 0) {  // a buffer of several messages, adopted
-                    std::vector<std::uint8_t> buf = q.take_spare();
-                    if (buf.capacity() > 0) ++spares_reused;
-                    ASSERT_TRUE(buf.empty());
-                    std::vector<MessageQueue::Extent> extents;
-                    const std::size_t n = rng.below(6);
-                    for (std::size_t k = 0; k < n; ++k) {
-                        buf.insert(buf.end(), rng.below(9), 0xEE);  // a gap (a record header)
-                        auto m = message(rng, id++);
-                        extents.push_back({buf.size(), m.size()});
-                        buf.insert(buf.end(), m.begin(), m.end());
-                        model.push(std::move(m));
-                    }
-                    q.adopt(std::move(buf), extents);
-                } else {
-                    auto m = message(rng, id++);
-                    q.push(m);
-                    model.push(std::move(m));
-                }
-            } else {
-                ASSERT_TRUE(model.pop(q)) << "seed " << seed << " step " << step;
+    std::size_t spares_reused = 0;
+    auto add = [&](Rng& rng, MessageQueue& q, Model& model, std::uint64_t& id) {
+        if (rng.below(4) == 0) {  // a buffer of several messages, adopted
+            std::vector<std::uint8_t> buf = q.take_spare();
+            if (buf.capacity() > 0) ++spares_reused;
+            ASSERT_TRUE(buf.empty());
+            std::vector<MessageQueue::Extent> extents;
+            const std::size_t n = rng.below(6);
+            for (std::size_t k = 0; k < n; ++k) {
+                buf.insert(buf.end(), rng.below(9), 0xEE);  // a gap (a record header)
+                auto m = message(rng, id++);
+                extents.push_back({buf.size(), m.size()});
+                buf.insert(buf.end(), m.begin(), m.end());
+                model.push(std::move(m));
             }
-            ASSERT_TRUE(model.check(q, rng, 20)) << "seed " << seed << " step " << step;
+            q.adopt(std::move(buf), extents);
+        } else {
+            auto m = message(rng, id++);
+            q.push(m);
+            model.push(std::move(m));
         }
+    };
+    random_runs(20, add, [&](std::uint64_t seed) {
         EXPECT_GT(spares_reused, 0u) << "seed " << seed;  // buffers do come back
-    }
+        spares_reused = 0;
+    });
 }
 
 TEST(MessageQueue, AnAdoptedBufferComesBackAsASpareOnceItsMessagesLeave) {
